@@ -1,0 +1,1 @@
+//! The Cloudflare Worker (built with worker-build for wasm32-unknown-unknown).

@@ -1,0 +1,1 @@
+//! The Edgemeter origin.

@@ -1,0 +1,2 @@
+//! The `edgemeter` binary: a thin CLI over the `origin` library.
+fn main() {}
