@@ -1,1 +1,15 @@
-//! The Edgemeter origin.
+//! The Edgemeter origin: stores visits, archives reports and answers Matomo's Reporting API.
+//!
+//! Reading order: `cli` (commands) -> `startup` (the app) -> `http` (routes) -> `tracker` (from a
+//! tracking request to a visit) -> `store` (the database).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod enrich;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod tracker;

@@ -1,0 +1,246 @@
+//! Matomo's tracking endpoint, `/matomo.php` and `/piwik.php`, with Matomo's answers
+//! (spec/MATOMO.md 1.1-1.2): single requests by GET, form POST or sendBeacon's empty-body POST,
+//! and bulk JSON bodies.
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::any,
+    Router,
+};
+use serde_json::json;
+use shared::{
+    params::{Incoming, Params},
+    request::TrackingRequest,
+};
+
+use super::{answer, read_body, AppState, BodyError};
+use crate::{
+    metrics::Metrics,
+    store::{now_unix, Access, StoreError, TokenOwner},
+    tracker::{Facts, Item, Outcome},
+};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/matomo.php", any(track)).route("/piwik.php", any(track))
+}
+
+async fn track(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if method == Method::OPTIONS {
+        if let Some(preflight) = answer::preflight(&headers) {
+            return preflight;
+        }
+    }
+    let response = handle(&state, peer, &method, &uri, &headers, body).await;
+    answer::with_cors(&method, &headers, response)
+}
+
+async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let metrics = &state.metrics;
+    let body = match read_body(body, state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(err @ BodyError::TooLarge(_)) => {
+            Metrics::add(&metrics.body_too_large_total, 1);
+            return (StatusCode::PAYLOAD_TOO_LARGE, err.to_string()).into_response();
+        }
+        Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
+    };
+    let incoming = match shared::params::parse_incoming(uri.query().unwrap_or(""), &body) {
+        Ok(incoming) => incoming,
+        Err(err) => {
+            // Matomo answers "success, 0 tracked" here, which hides the loss from the client.
+            Metrics::add(&metrics.bulk_invalid_json_total, 1);
+            let body = json!({"status": "error", "tracked": 0, "invalid": 0, "message": err.to_string()});
+            return answer::json(StatusCode::BAD_REQUEST, body);
+        }
+    };
+    if !state.config.tracker.record_statistics {
+        let send_image = match &incoming {
+            Incoming::Single(params) => params.get("send_image") != Some("0"),
+            Incoming::Bulk(bulk) => bulk.send_image,
+        };
+        return answer::pixel(method, StatusCode::SERVICE_UNAVAILABLE, send_image);
+    }
+    let facts = Facts {
+        received_at: now_unix(),
+        ip: Some(peer.ip()),
+        user_agent: header_text(headers, header::USER_AGENT),
+        accept_language: header_text(headers, header::ACCEPT_LANGUAGE),
+        dnt: headers.get("dnt").is_some_and(|v| v == "1"),
+        ..Facts::default()
+    };
+    let mut tokens = TokenCache::default();
+    match incoming {
+        Incoming::Single(params) => track_one(state, method, params, facts, &mut tokens).await,
+        Incoming::Bulk(bulk) => {
+            let mut items = Vec::new();
+            let mut slots = Vec::with_capacity(bulk.requests.len());
+            for element in bulk.requests {
+                let parsed = element.map_err(|err| err.to_string()).and_then(|params| {
+                    count_invalid_utf8(state, &params);
+                    TrackingRequest::from_params(&params).map_err(|err| err.to_string())
+                });
+                match parsed {
+                    Ok(request) => {
+                        let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.idsite.get()).await;
+                        slots.push(Some(items.len()));
+                        items.push(Item { request, facts: facts.clone(), trusted: trusted.unwrap_or(false), request_id: None });
+                    }
+                    Err(message) => {
+                        tracing::debug!(%message, "invalid bulk element");
+                        slots.push(None);
+                    }
+                }
+            }
+            let outcomes = match state.writer.submit(items).await {
+                Ok(outcomes) => outcomes,
+                Err(err) => {
+                    Metrics::add(&metrics.storage_errors_total, slots.len() as u64);
+                    tracing::error!(error = %err, "bulk tracking request failed");
+                    let body = json!({"status": "error", "tracked": 0, "invalid": 0});
+                    return answer::json(StatusCode::INTERNAL_SERVER_ERROR, body);
+                }
+            };
+            let mut tracked = 0u64;
+            let mut invalid_indices = Vec::new();
+            for (index, slot) in slots.iter().enumerate() {
+                match slot.map(|i| &outcomes[i]) {
+                    Some(outcome @ (Outcome::Tracked | Outcome::Excluded(_) | Outcome::Duplicate)) => {
+                        count_outcome(metrics, outcome);
+                        tracked += 1;
+                    }
+                    Some(outcome @ Outcome::Rejected(_)) => {
+                        count_outcome(metrics, outcome);
+                        invalid_indices.push(index);
+                    }
+                    None => {
+                        Metrics::add(&metrics.requests_invalid_total, 1);
+                        invalid_indices.push(index);
+                    }
+                }
+            }
+            if !bulk.send_image {
+                return StatusCode::NO_CONTENT.into_response();
+            }
+            let mut body = json!({"status": "success", "tracked": tracked, "invalid": invalid_indices.len()});
+            // Matomo lists the rejected positions only to a super user's token.
+            if tokens.is_superuser(state, bulk.token_auth.as_deref()).await {
+                body["invalid_indices"] = json!(invalid_indices);
+            }
+            answer::json(StatusCode::OK, body)
+        }
+    }
+}
+
+/// A single (non-bulk) request.
+async fn track_one(
+    state: &AppState,
+    method: &Method,
+    params: Params,
+    facts: Facts,
+    tokens: &mut TokenCache,
+) -> Response {
+    let metrics = &state.metrics;
+    if params.is_empty() {
+        return answer::nothing_tracked(method);
+    }
+    count_invalid_utf8(state, &params);
+    let send_image = params.get("send_image") != Some("0");
+    let request = match TrackingRequest::from_params(&params) {
+        Ok(request) => request,
+        Err(err) => {
+            Metrics::add(&metrics.requests_invalid_total, 1);
+            tracing::debug!(error = %err, "invalid tracking request");
+            return answer::pixel(method, StatusCode::BAD_REQUEST, send_image);
+        }
+    };
+    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.idsite.get()).await;
+    let item = Item { request, facts, trusted: trusted.unwrap_or(false), request_id: None };
+    match state.writer.submit(vec![item]).await.map(|mut outcomes| outcomes.pop()) {
+        Ok(Some(outcome)) => {
+            count_outcome(metrics, &outcome);
+            let status = match outcome {
+                Outcome::Rejected(rejection) => {
+                    tracing::debug!(%rejection, "tracking request refused");
+                    StatusCode::BAD_REQUEST
+                }
+                Outcome::Tracked | Outcome::Excluded(_) | Outcome::Duplicate => StatusCode::OK,
+            };
+            answer::pixel(method, status, send_image)
+        }
+        Ok(None) | Err(_) => {
+            Metrics::add(&metrics.storage_errors_total, 1);
+            answer::pixel(method, StatusCode::INTERNAL_SERVER_ERROR, send_image)
+        }
+    }
+}
+
+pub(super) fn count_outcome(metrics: &Metrics, outcome: &Outcome) {
+    let counter = match outcome {
+        Outcome::Tracked => &metrics.requests_tracked_total,
+        Outcome::Excluded(_) => &metrics.requests_excluded_total,
+        Outcome::Rejected(_) => &metrics.requests_rejected_total,
+        Outcome::Duplicate => &metrics.requests_duplicate_total,
+    };
+    Metrics::add(counter, 1);
+}
+
+fn count_invalid_utf8(state: &AppState, params: &Params) {
+    if params.had_invalid_utf8() {
+        Metrics::add(&state.metrics.invalid_utf8_total, 1);
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Token owners looked up once per HTTP request (a bulk body repeats its token in every element).
+#[derive(Default)]
+pub(super) struct TokenCache {
+    owners: HashMap<String, Option<TokenOwner>>,
+}
+
+impl TokenCache {
+    async fn owner(&mut self, state: &AppState, token: &str) -> Result<Option<TokenOwner>, StoreError> {
+        if let Some(owner) = self.owners.get(token) {
+            return Ok(owner.clone());
+        }
+        let owner = state.store.token_owner(&crate::auth::token_digest(token)).await?;
+        self.owners.insert(token.to_owned(), owner.clone());
+        Ok(owner)
+    }
+
+    /// Whether the token may override IP, time and location for the site (Matomo: write access
+    /// or more). `Err` only when the database fails; the request then counts as untrusted.
+    pub(super) async fn may_write(&mut self, state: &AppState, token: Option<&str>, idsite: u32) -> Result<bool, StoreError> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(false) };
+        let Some(owner) = self.owner(state, token).await? else { return Ok(false) };
+        Ok(state.store.access(&owner, i64::from(idsite)).await? >= Access::Write)
+    }
+
+    async fn is_superuser(&mut self, state: &AppState, token: Option<&str>) -> bool {
+        match token {
+            Some(token) => matches!(self.owner(state, token).await, Ok(Some(owner)) if owner.is_superuser()),
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! A site's settings as the tracker needs them, parsed once and cached.
+//!
+//! Sites change rarely and are read on every request, so they live in memory. An unknown id is
+//! looked up in the database at once (a site created a second ago tracks at once); settings changed
+//! by another process are picked up within [`TTL`].
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use chrono::{FixedOffset, NaiveDate, Offset, TimeZone};
+
+use crate::{
+    enrich::{exclusion::SiteExclusions, goal::GoalDef},
+    store::{Goal, Site, Store, StoreError},
+};
+
+/// How long a cached site is trusted before it is read again.
+const TTL: Duration = Duration::from_secs(60);
+
+/// Matomo's default site-search keyword parameters (`plugins/SitesManager/API.php`).
+const DEFAULT_SEARCH_KEYWORD_PARAMETERS: &[&str] =
+    &["q", "query", "s", "search", "searchword", "k", "keyword", "keywords"];
+
+/// A site's time zone: a tz database name, or Matomo's `UTC+5.5` style fixed offsets.
+#[derive(Debug, Clone, Copy)]
+pub enum SiteTz {
+    Named(chrono_tz::Tz),
+    Fixed(FixedOffset),
+}
+
+impl SiteTz {
+    /// Parses `Europe/Paris`, `UTC`, `UTC+5.5` or `UTC-3`; unknown names fall back to UTC.
+    pub fn parse(name: &str) -> Self {
+        if let Ok(tz) = name.parse::<chrono_tz::Tz>() {
+            return Self::Named(tz);
+        }
+        let offset = name
+            .strip_prefix("UTC")
+            .and_then(|hours| hours.parse::<f64>().ok())
+            .and_then(|hours| FixedOffset::east_opt((hours * 3600.0).round() as i32));
+        Self::Fixed(offset.unwrap_or_else(|| chrono::Utc.fix()))
+    }
+
+    /// The site-local calendar day of a UNIX time.
+    pub fn local_date(&self, unix: i64) -> NaiveDate {
+        let utc = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
+        match self {
+            Self::Named(tz) => utc.with_timezone(tz).date_naive(),
+            Self::Fixed(offset) => utc.with_timezone(offset).date_naive(),
+        }
+    }
+}
+
+/// Everything the visit rules read about a site.
+#[derive(Debug)]
+pub struct SiteInfo {
+    pub site: Site,
+    pub tz: SiteTz,
+    pub goals: Vec<GoalDef>,
+    pub exclusions: SiteExclusions,
+    pub excluded_parameters: Vec<String>,
+    /// Keyword and category parameters when site search is enabled.
+    pub site_search: Option<(Vec<String>, Vec<String>)>,
+    pub keep_url_fragment: bool,
+}
+
+impl SiteInfo {
+    pub fn new(site: Site, goals: &[Goal]) -> Self {
+        let csv = |value: &str| -> Vec<String> {
+            value
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let site_search = (site.sitesearch != 0).then(|| {
+            let mut keywords = csv(&site.sitesearch_keyword_parameters);
+            if keywords.is_empty() {
+                keywords = DEFAULT_SEARCH_KEYWORD_PARAMETERS.iter().map(|p| (*p).to_owned()).collect();
+            }
+            (keywords, csv(&site.sitesearch_category_parameters))
+        });
+        Self {
+            tz: SiteTz::parse(&site.timezone),
+            goals: goals.iter().filter_map(GoalDef::from_row).collect(),
+            exclusions: SiteExclusions::new(&site.excluded_ips, &site.excluded_user_agents),
+            excluded_parameters: csv(&site.excluded_parameters),
+            site_search,
+            // 1 keeps fragments; 0 (use the global default) and 2 remove them, as Matomo's default.
+            keep_url_fragment: site.keep_url_fragment == 1,
+            site,
+        }
+    }
+}
+
+/// Sites by id, read through from the store.
+#[derive(Debug, Default)]
+pub struct SiteCache {
+    entries: RwLock<HashMap<i64, (Arc<SiteInfo>, Instant)>>,
+}
+
+impl SiteCache {
+    /// The site, or `None` when no site has this id.
+    pub async fn get(&self, store: &Store, idsite: i64) -> Result<Option<Arc<SiteInfo>>, StoreError> {
+        if let Some((info, loaded)) = self.read().get(&idsite) {
+            if loaded.elapsed() < TTL {
+                return Ok(Some(Arc::clone(info)));
+            }
+        }
+        let Some(site) = store.site(idsite).await? else {
+            return Ok(None);
+        };
+        let goals = store.goals(idsite).await?;
+        let info = Arc::new(SiteInfo::new(site, &goals));
+        self.write().insert(idsite, (Arc::clone(&info), Instant::now()));
+        Ok(Some(info))
+    }
+
+    /// Forgets a site after its settings or goals changed in this process.
+    pub fn invalidate(&self, idsite: i64) {
+        self.write().remove(&idsite);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, (Arc<SiteInfo>, Instant)>> {
+        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
+        self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<i64, (Arc<SiteInfo>, Instant)>> {
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_york_evening_is_still_the_same_local_day() {
+        let tz = SiteTz::parse("America/New_York");
+        // 2026-10-01 02:00 UTC is 2026-09-30 22:00 in New York.
+        assert_eq!(tz.local_date(1_790_820_000).to_string(), "2026-09-30");
+    }
+
+    #[test]
+    fn matomo_fixed_offsets_are_understood() {
+        let tz = SiteTz::parse("UTC+5.5");
+        // 2026-09-30 20:00 UTC is 2026-10-01 01:30 at UTC+5:30.
+        assert_eq!(tz.local_date(1_790_798_400).to_string(), "2026-10-01");
+    }
+}

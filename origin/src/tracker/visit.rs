@@ -1,0 +1,603 @@
+//! Matomo's visit rules for one request, inside the writer's transaction (spec/MATOMO.md 2.1-2.4).
+//!
+//! In order: refuse what Matomo refuses (unknown site, overrides without a token), exclude what it
+//! excludes (bots, `rec`, site exclusions), recognise the visitor, decide whether the request
+//! continues a visit or starts one, record the action, then the goals it converts, then remember
+//! a past day for re-archiving.
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+use shared::request::{Action, LocalTime, PerformanceTimings, PluginFlags, TrackingRequest, VisitorId};
+
+use super::{Exclusion, Facts, Item, Outcome, Rejection, SiteInfo};
+use crate::{
+    config::TrackerConfig,
+    enrich::{device, exclusion, goal, referrer, url},
+    store::{
+        visits::{self, ActionType, NewAction, NewConversion, NewVisit, StoredReferrer, VisitRow, VisitUpdate},
+        Result, Tx,
+    },
+};
+
+/// What the rules need besides the request.
+pub(super) struct Rules<'a> {
+    pub config: &'a TrackerConfig,
+    pub fingerprint_key: &'a [u8],
+    pub ip_mask_bytes: u8,
+    /// The time the writer took the request, UNIX seconds (for the "past day" check).
+    pub now: i64,
+}
+
+/// The action a request records, with the dictionary ids it needs.
+#[derive(Debug, Default)]
+struct Recorded {
+    url: Option<i64>,
+    name: Option<i64>,
+    /// The URL as a goal sees it (page URL, outlink or download URL).
+    goal_url: Option<String>,
+    goal_kind: Option<goal::ActionKindForGoal>,
+    counts_as_action: bool,
+    is_pageview: bool,
+    is_search: bool,
+    is_event: bool,
+    row: NewAction,
+}
+
+impl Rules<'_> {
+    pub(super) async fn process(&self, tx: &mut Tx, site: &SiteInfo, item: &Item) -> Result<Outcome> {
+        let req = &item.request;
+        let facts = &item.facts;
+        let max_cdt_age = self.config.custom_timestamp_max_age_without_token;
+        if !item.trusted && req.requires_token_at(facts.received_at, max_cdt_age) {
+            return Ok(Outcome::Rejected(match overriding_param(req) {
+                Some(param) => Rejection::NeedsToken(param),
+                None => Rejection::CdtTooOld(max_cdt_age),
+            }));
+        }
+        if let Some(idgoal) = req.ecommerce.idgoal.filter(|id| *id > 0) {
+            if !site.goals.iter().any(|g| g.idgoal == idgoal) {
+                return Ok(Outcome::Rejected(Rejection::UnknownGoal(idgoal)));
+            }
+        }
+        let time = req.resolve_time(facts.received_at);
+        let user_agent = req.user_agent.as_deref().or(facts.user_agent.as_deref()).unwrap_or("");
+        let device = device::detect(user_agent);
+        let ip = if item.trusted { req.overrides.ip.or(facts.ip) } else { facts.ip };
+
+        // Exclusions, in Matomo's order (core/Tracker/VisitExcluded.php).
+        if device.is_bot && !req.bots {
+            return Ok(Outcome::Excluded(Exclusion::Bot));
+        }
+        if !req.rec {
+            return Ok(Outcome::Excluded(Exclusion::NoRec));
+        }
+        if ip.is_some_and(|ip| site.exclusions.ip_excluded(ip)) {
+            return Ok(Outcome::Excluded(Exclusion::ExcludedIp));
+        }
+        if site.exclusions.user_agent_excluded(user_agent) {
+            return Ok(Outcome::Excluded(Exclusion::ExcludedUserAgent));
+        }
+        if site.site.exclude_unknown_urls != 0 {
+            if let Some(page) = req.url.as_deref() {
+                if !exclusion::url_is_known(page, &site.site.urls) {
+                    return Ok(Outcome::Excluded(Exclusion::UnknownUrl));
+                }
+            }
+        }
+
+        let idsite = i64::from(req.site_id.get());
+        let language = req.lang.as_deref().or(facts.accept_language.as_deref()).unwrap_or("");
+        let config_id = self.config_id(site, req, facts, ip, user_agent, language, time);
+        let user_id_hash = req
+            .uid
+            .as_deref()
+            .filter(|_| self.config.enable_userid_overwrites_visitorid)
+            .map(|uid| VisitorId::from_user_id(uid).0);
+        let claimed_visitor = user_id_hash.or(req.forced_visitor_id.map(|id| id.0)).or(req.visitor_id.map(|id| id.0));
+        let last = self.find_visit(tx, idsite, req, &config_id, claimed_visitor, time).await?;
+
+        if req.ping {
+            let Some(visit) = last.filter(|v| !self.expired(v, time)) else {
+                return Ok(Outcome::Excluded(Exclusion::PingWithoutVisit));
+            };
+            let total = (1 + time - visit.visit_first_action_time).max(0);
+            visits::update_visit_time(tx, visit.idvisit, total).await?;
+            return Ok(Outcome::Tracked);
+        }
+
+        let page_url = req.url.as_deref().unwrap_or("");
+        let referrer = referrer::classify(
+            page_url,
+            req.urlref.as_deref(),
+            &site.site.urls,
+            &site.exclusions.excluded_referrers,
+        );
+        let continuing = last.as_ref().filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
+
+        let mut recorded = self.record_action(tx, site, req).await?;
+        let idvisitor = claimed_visitor
+            .map(|id| id.to_vec())
+            .or_else(|| continuing.map(|v| v.idvisitor.clone()))
+            .or_else(|| last.as_ref().map(|v| v.idvisitor.clone()))
+            .unwrap_or_else(|| rand::random::<[u8; 8]>().to_vec());
+        let dimensions = self.dimension_values(req);
+
+        let (idvisit, visitor_returning, visitor_count_visits, pageviews_before, new_visit, known_referrer) =
+            match continuing {
+                Some(visit) => {
+                    let previous = visits::last_action(tx, visit.idvisit).await?;
+                    let since = previous.map(|p| (time - p.server_time).clamp(0, self.config.visit_standard_length));
+                    if let (Some(previous), Some(seconds)) = (previous, since) {
+                        if recorded.counts_as_action {
+                            visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
+                        }
+                        recorded.row.idaction_url_ref = previous.idaction_url;
+                        recorded.row.idaction_name_ref = previous.idaction_name;
+                    }
+                    if recorded.counts_as_action {
+                        recorded.row.time_spent_ref_action = since;
+                    }
+                    let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
+                    let campaign_replaces_direct = referrer.kind == referrer::ReferrerType::Campaign
+                        && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
+                    let update = VisitUpdate {
+                        idvisit: visit.idvisit,
+                        idvisitor: idvisitor.clone(),
+                        user_id: req.user_id.clone(),
+                        visit_last_action_time: time,
+                        visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
+                        add_actions: i64::from(recorded.counts_as_action),
+                        add_interactions: i64::from(recorded.is_pageview),
+                        add_searches: i64::from(recorded.is_search),
+                        add_events: i64::from(recorded.is_event),
+                        entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+                        entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+                        exit_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+                        exit_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+                        referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
+                        custom_dimensions: dimensions.visit.clone(),
+                    };
+                    visits::update_visit(tx, &update).await?;
+                    let known = (visit.referer_type, visit.referer_name.clone(), visit.referer_keyword.clone());
+                    let returning = i64::from(visit.visitor_count_visits > 1);
+                    (visit.idvisit, returning, visit.visitor_count_visits, pageviews, false, known)
+                }
+                None => {
+                    let visit = self.new_visit(
+                        site, req, facts, ip, &device, language, &config_id, &idvisitor, last.as_ref(),
+                        &referrer, &recorded, &dimensions.visit, time,
+                    );
+                    let idvisit = visits::insert_visit(tx, &visit).await?;
+                    let known = (Some(visit.referer_type), visit.referer_name.clone(), visit.referer_keyword.clone());
+                    (idvisit, visit.visitor_returning, visit.visitor_count_visits, 0, true, known)
+                }
+            };
+
+        let mut idlink_va = None;
+        if recorded.counts_as_action || recorded.row.idaction_content_name.is_some() {
+            recorded.row.idsite = idsite;
+            recorded.row.idvisitor.clone_from(&idvisitor);
+            recorded.row.idvisit = idvisit;
+            recorded.row.server_time = time;
+            recorded.row.custom_dimensions = dimensions.action.clone();
+            if recorded.is_pageview {
+                recorded.row.pageview_position = Some(pageviews_before + 1);
+            }
+            idlink_va = Some(visits::insert_action(tx, &recorded.row).await?);
+        }
+
+        // Goals: the manually triggered one, then those the action matches.
+        let mut converted = Vec::new();
+        if let Some(idgoal) = req.ecommerce.idgoal.filter(|id| *id > 0) {
+            converted.extend(site.goals.iter().filter(|g| g.idgoal == idgoal));
+        } else if let (Some(goal_url), Some(kind)) = (recorded.goal_url.as_deref(), recorded.goal_kind) {
+            let title = req.action_name.as_deref();
+            converted.extend(site.goals.iter().filter(|g| goal::matches(g, goal_url, title, kind)));
+        }
+        let mut any_conversion = false;
+        for goal in converted {
+            if !goal.allow_multiple && visits::has_conversion(tx, idvisit, goal.idgoal).await? {
+                continue;
+            }
+            let conversion = NewConversion {
+                idvisit,
+                idsite,
+                idvisitor: idvisitor.clone(),
+                server_time: time,
+                idaction_url: recorded.url,
+                idlink_va,
+                idgoal: goal.idgoal,
+                // Matomo's buster keeps multiple conversions of one goal in one visit apart.
+                buster: if goal.allow_multiple { time } else { 0 },
+                url: page_url.to_owned(),
+                revenue: Some(req.ecommerce.revenue.unwrap_or(goal.revenue)),
+                visitor_returning,
+                visitor_count_visits,
+                referer_type: known_referrer.0,
+                referer_name: known_referrer.1.clone(),
+                referer_keyword: known_referrer.2.clone(),
+                pageviews_before: pageviews_before + i64::from(recorded.is_pageview),
+            };
+            any_conversion |= visits::insert_conversion(tx, &conversion).await?;
+            // Matomo adds idgoal + 2 seconds to a known visit's length on each conversion
+            // (plugins/CoreHome/Columns/VisitTotalTime.php::onConvertedVisit), so the UPDATE of a
+            // same-second conversion always changes the row; sums of visit length include it.
+            if !new_visit {
+                visits::bump_visit_time(tx, idvisit, goal.idgoal + 2).await?;
+            }
+        }
+        if any_conversion {
+            visits::mark_converted(tx, idvisit).await?;
+        }
+
+        let day = site.tz.local_date(time);
+        if day < site.tz.local_date(self.now) {
+            visits::invalidate_day(tx, idsite, &day.to_string(), self.now).await?;
+        }
+        Ok(Outcome::Tracked)
+    }
+
+    /// Matomo's lookup (`VisitorRecognizer`, spec 2.3): by visitor id first (no lower time bound),
+    /// then by fingerprint within the visit window; a `cid` matches by id only.
+    async fn find_visit(
+        &self,
+        tx: &mut Tx,
+        idsite: i64,
+        req: &TrackingRequest,
+        config_id: &[u8; 8],
+        claimed_visitor: Option<[u8; 8]>,
+        time: i64,
+    ) -> Result<Option<VisitRow>> {
+        let length = self.config.visit_standard_length;
+        let look_back = length.max(self.config.window_look_back_for_visitor);
+        if let Some(visitor) = claimed_visitor {
+            if let Some(found) = visits::visit_by_visitor(tx, idsite, &visitor, time + length).await? {
+                return Ok(Some(found));
+            }
+            if req.forced_visitor_id.is_some() && req.user_id.is_none() {
+                return Ok(None);
+            }
+        }
+        visits::visit_by_config(tx, idsite, config_id, time - look_back, time + length, req.user_id.as_deref()).await
+    }
+
+    /// The last action is older than the visit length.
+    fn expired(&self, visit: &VisitRow, time: i64) -> bool {
+        time - visit.visit_last_action_time > self.config.visit_standard_length
+    }
+
+    /// Matomo's reasons to start a new visit for a known visitor (spec 2.3).
+    fn starts_new_visit(
+        &self,
+        site: &SiteInfo,
+        req: &TrackingRequest,
+        visit: &VisitRow,
+        referrer: &referrer::Referrer,
+        time: i64,
+    ) -> bool {
+        let config = self.config;
+        if req.new_visit || self.expired(visit, time) {
+            return true;
+        }
+        if config.create_new_visit_after_midnight
+            && site.tz.local_date(visit.visit_last_action_time) != site.tz.local_date(time)
+        {
+            return true;
+        }
+        if visit.visit_total_actions >= config.create_new_visit_after_x_actions {
+            return true;
+        }
+        if !config.enable_userid_overwrites_visitorid {
+            if let (Some(old), Some(new)) = (visit.user_id.as_deref(), req.user_id.as_deref()) {
+                if old != new {
+                    return true;
+                }
+            }
+        }
+        let is_direct = visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
+        let differs = |kind: referrer::ReferrerType| {
+            referrer.kind == kind
+                && (visit.referer_type != Some(kind as i64)
+                    || visit.referer_name != referrer.name
+                    || visit.referer_keyword != referrer.keyword)
+        };
+        (config.create_new_visit_when_campaign_changes && !is_direct && differs(referrer::ReferrerType::Campaign))
+            || (config.create_new_visit_when_website_referrer_changes
+                && !is_direct
+                && differs(referrer::ReferrerType::Website))
+    }
+
+    /// The visitor's fingerprint for this site (Matomo's `config_id`, spec 2.2): the edge's
+    /// fingerprint when the request came through the edge, else the same keyed hash computed here
+    /// over the full IP; then salted with the site so fingerprints do not match across sites.
+    #[allow(clippy::too_many_arguments)]
+    fn config_id(
+        &self,
+        site: &SiteInfo,
+        req: &TrackingRequest,
+        facts: &Facts,
+        ip: Option<IpAddr>,
+        user_agent: &str,
+        language: &str,
+        time: i64,
+    ) -> [u8; 8] {
+        let device_fingerprint = facts.fingerprint.unwrap_or_else(|| {
+            let day = site.tz.local_date(time).to_string();
+            let ip = ip.map(|ip| ip.to_string()).unwrap_or_default();
+            shared::fingerprint::fingerprint(
+                self.fingerprint_key,
+                &day,
+                &ip,
+                user_agent,
+                language,
+                &req.plugins.digits(),
+            )
+        });
+        let mut hasher = Sha256::new();
+        hasher.update(device_fingerprint);
+        hasher.update(req.site_id.get().to_be_bytes());
+        let digest = hasher.finalize();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        id
+    }
+
+    /// Looks up the dictionary ids of the request's action and fills its row.
+    async fn record_action(
+        &self,
+        tx: &mut Tx,
+        site: &SiteInfo,
+        req: &TrackingRequest,
+    ) -> Result<Recorded> {
+        let max = self.config.page_maximum_length;
+        let mut recorded = Recorded::default();
+        let page_url = req.url.as_deref().unwrap_or("");
+        let url_search = site.site_search.as_ref().and_then(|(keywords, categories)| {
+            url::detect_site_search(page_url, keywords, categories)
+        });
+        match &req.action {
+            Action::Pageview if req.ecommerce.idgoal.is_some_and(|id| id > 0) => {}
+            Action::NoAction => {}
+            Action::Pageview => {
+                if let Some((keyword, category)) = url_search {
+                    recorded.row.search_cat = category;
+                    recorded.url = None;
+                    recorded.name = Some(visits::action_id(tx, ActionType::SiteSearch, &keyword, None).await?);
+                    recorded.is_search = true;
+                } else {
+                    recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
+                    let title = req.action_name.as_deref().map(str::trim).unwrap_or("");
+                    if !title.is_empty() {
+                        recorded.name = Some(visits::action_id(tx, ActionType::PageTitle, url::cut(title, max), None).await?);
+                    }
+                    recorded.is_pageview = true;
+                    recorded.goal_url = Some(page_url.to_owned());
+                    recorded.goal_kind = Some(goal::ActionKindForGoal::Pageview);
+                }
+                recorded.counts_as_action = true;
+            }
+            Action::SiteSearch { keyword, category, count } => {
+                recorded.name = Some(visits::action_id(tx, ActionType::SiteSearch, url::cut(keyword, max), None).await?);
+                recorded.row.search_cat.clone_from(category);
+                recorded.row.search_count = count.and_then(|c| i64::try_from(c).ok());
+                recorded.is_search = true;
+                recorded.counts_as_action = true;
+            }
+            Action::Outlink { url: link } | Action::Download { url: link } => {
+                let (kind, goal_kind) = if matches!(req.action, Action::Outlink { .. }) {
+                    (ActionType::Outlink, goal::ActionKindForGoal::Outlink)
+                } else {
+                    (ActionType::Download, goal::ActionKindForGoal::Download)
+                };
+                recorded.url = Some(visits::action_id(tx, kind, url::cut(link, max), None).await?);
+                recorded.goal_url = Some(link.clone());
+                recorded.goal_kind = Some(goal_kind);
+                recorded.counts_as_action = true;
+            }
+            Action::Event { category, action, name, value } => {
+                recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
+                recorded.row.idaction_event_category =
+                    Some(visits::action_id(tx, ActionType::EventCategory, category, None).await?);
+                recorded.row.idaction_event_action =
+                    Some(visits::action_id(tx, ActionType::EventAction, action, None).await?);
+                if let Some(name) = name {
+                    recorded.name = Some(visits::action_id(tx, ActionType::EventName, name, None).await?);
+                }
+                recorded.row.custom_float = *value;
+                recorded.is_event = true;
+                recorded.counts_as_action = true;
+            }
+            Action::Content { name, piece, target, interaction } => {
+                recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
+                recorded.row.idaction_content_name =
+                    Some(visits::action_id(tx, ActionType::ContentName, name, None).await?);
+                if let Some(piece) = piece {
+                    recorded.row.idaction_content_piece =
+                        Some(visits::action_id(tx, ActionType::ContentPiece, piece, None).await?);
+                }
+                if let Some(target) = target {
+                    recorded.row.idaction_content_target =
+                        Some(visits::action_id(tx, ActionType::ContentTarget, target, None).await?);
+                }
+                if let Some(interaction) = interaction {
+                    recorded.row.idaction_content_interaction =
+                        Some(visits::action_id(tx, ActionType::ContentInteraction, interaction, None).await?);
+                }
+            }
+        }
+        recorded.row.idaction_url = recorded.url;
+        recorded.row.idaction_name = recorded.name;
+        recorded.row.idpageview.clone_from(&req.pageview_id);
+        if recorded.is_pageview {
+            recorded.row.timings = timings(&req.performance);
+        }
+        Ok(recorded)
+    }
+
+    /// The dictionary id of the page URL, normalised as Matomo stores it (spec 2.5).
+    async fn page_url_action(&self, tx: &mut Tx, site: &SiteInfo, page_url: &str) -> Result<i64> {
+        let normalised = url::normalise_page_url(
+            page_url,
+            &self.all_excluded_parameters(site),
+            site.site_search.as_ref().map(|(keywords, _)| keywords.as_slice()),
+            site.keep_url_fragment,
+        );
+        let (prefix, rest) = url::split_prefix(&normalised);
+        let rest = url::cut(rest, self.config.page_maximum_length);
+        visits::action_id(tx, ActionType::PageUrl, rest, prefix.map(i64::from)).await
+    }
+
+    /// Matomo's default excluded parameters plus the configured global ones and the site's.
+    fn all_excluded_parameters(&self, site: &SiteInfo) -> Vec<String> {
+        self.config
+            .excluded_query_parameters
+            .iter()
+            .chain(&site.excluded_parameters)
+            .cloned()
+            .collect()
+    }
+
+    /// Custom dimension values by scope; until dimensions are configured per site, `dimensionN`
+    /// fills the visit column N (1..=5), as Matomo's first five visit dimensions do.
+    fn dimension_values(&self, req: &TrackingRequest) -> Dimensions {
+        let mut dimensions = Dimensions::default();
+        for (id, value) in &req.dimensions {
+            if let Some(slot) = usize::try_from(*id).ok().and_then(|id| id.checked_sub(1)) {
+                if let Some(column) = dimensions.visit.get_mut(slot) {
+                    *column = Some(value.clone());
+                }
+            }
+        }
+        dimensions
+    }
+
+    /// The row of a visit that starts with this request.
+    #[allow(clippy::too_many_arguments)]
+    fn new_visit(
+        &self,
+        site: &SiteInfo,
+        req: &TrackingRequest,
+        facts: &Facts,
+        ip: Option<IpAddr>,
+        device: &device::Device,
+        language: &str,
+        config_id: &[u8; 8],
+        idvisitor: &[u8],
+        previous: Option<&VisitRow>,
+        referrer: &referrer::Referrer,
+        recorded: &Recorded,
+        dimensions: &[Option<String>; 5],
+        time: i64,
+    ) -> NewVisit {
+        let _ = site;
+        let trusted_geo = |request: &Option<String>, edge: &Option<String>| request.clone().or_else(|| edge.clone());
+        let returning = previous.is_some();
+        let first_visit_time = previous
+            .map(|p| p.visit_first_action_time - p.visitor_seconds_since_first.unwrap_or(0));
+        NewVisit {
+            idsite: i64::from(req.site_id.get()),
+            idvisitor: idvisitor.to_vec(),
+            config_id: config_id.to_vec(),
+            location_ip: ip.map(|ip| ip_bytes(shared::ip::anonymise(ip, self.ip_mask_bytes))),
+            user_id: req.user_id.clone(),
+            visit_first_action_time: time,
+            visit_last_action_time: time,
+            visitor_returning: i64::from(returning) + i64::from(previous.is_some_and(|p| p.visit_goal_buyer != 0)),
+            visitor_count_visits: previous.map_or(1, |p| p.visitor_count_visits + 1),
+            visitor_seconds_since_first: first_visit_time.map(|first| time - first),
+            visitor_seconds_since_order: None,
+            visitor_seconds_since_last: previous.map(|p| time - p.visit_last_action_time),
+            visit_entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+            visit_entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+            visit_exit_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+            visit_exit_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+            visit_total_actions: i64::from(recorded.counts_as_action),
+            visit_total_interactions: i64::from(recorded.is_pageview),
+            visit_total_searches: i64::from(recorded.is_search),
+            visit_total_events: i64::from(recorded.is_event),
+            visit_total_time: 0,
+            visitor_localtime: Some(local_time(&req.local_time)),
+            referer_type: referrer.kind as i64,
+            referer_name: referrer.name.clone(),
+            referer_keyword: referrer.keyword.clone(),
+            referer_url: referrer.url.clone(),
+            config_os: device.os.clone(),
+            config_os_version: device.os_version.clone(),
+            config_browser_name: device.browser.clone(),
+            config_browser_version: device.browser_version.clone(),
+            config_browser_engine: device.browser_engine.clone(),
+            config_client_type: 1,
+            config_device_type: Some(i64::from(device.device_type)),
+            config_device_brand: device.device_brand.clone(),
+            config_device_model: device.device_model.clone(),
+            config_resolution: req.resolution.clone(),
+            config_flags: plugin_columns(&req.plugins),
+            location_browser_lang: Some(language.chars().take(20).collect()),
+            location_country: trusted_geo(&req.overrides.country, &facts.country),
+            location_region: trusted_geo(&req.overrides.region, &facts.region),
+            location_city: trusted_geo(&req.overrides.city, &facts.city),
+            location_latitude: req.overrides.latitude.or(facts.latitude),
+            location_longitude: req.overrides.longitude.or(facts.longitude),
+            profilable: i64::from(req.visitor_id.is_some() || req.forced_visitor_id.is_some() || req.user_id.is_some()),
+            campaign_name: (referrer.kind == referrer::ReferrerType::Campaign).then(|| referrer.name.clone()).flatten(),
+            campaign_keyword: (referrer.kind == referrer::ReferrerType::Campaign).then(|| referrer.keyword.clone()).flatten(),
+            custom_dimensions: dimensions.clone(),
+        }
+    }
+}
+
+/// Custom dimension values of one request, by scope.
+#[derive(Debug, Default)]
+struct Dimensions {
+    visit: [Option<String>; 5],
+    action: [Option<String>; 5],
+}
+
+/// The first IP or location override, which always needs a token (`core/Tracker/Request.php`).
+fn overriding_param(req: &TrackingRequest) -> Option<&'static str> {
+    let o = &req.overrides;
+    [
+        ("cip", o.ip.is_some()),
+        ("country", o.country.is_some()),
+        ("region", o.region.is_some()),
+        ("city", o.city.is_some()),
+        ("lat", o.latitude.is_some()),
+        ("long", o.longitude.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(name, present)| present.then_some(name))
+}
+
+/// The plugin flags in the `config_*` column order of [`NewVisit::config_flags`].
+fn plugin_columns(p: &PluginFlags) -> [i64; 8] {
+    [p.flash, p.java, p.pdf, p.quicktime, p.realplayer, p.windows_media, p.silverlight, p.cookie].map(i64::from)
+}
+
+/// `visitor_localtime` as `HH:MM:SS`; missing parts are 0, as Matomo stores them.
+fn local_time(t: &LocalTime) -> String {
+    let part = |v: Option<u8>| v.unwrap_or(0);
+    format!("{:02}:{:02}:{:02}", part(t.hour), part(t.minute), part(t.second))
+}
+
+/// The `pf_*` timings in the column order of [`NewAction::timings`].
+fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
+    [p.network, p.server, p.transfer, p.dom_processing, p.dom_completion, p.on_load]
+        .map(|ms| ms.and_then(|ms| i64::try_from(ms).ok()))
+}
+
+fn stored_referrer(referrer: &referrer::Referrer) -> StoredReferrer {
+    StoredReferrer {
+        kind: referrer.kind as i64,
+        name: referrer.name.clone(),
+        keyword: referrer.keyword.clone(),
+        url: referrer.url.clone(),
+    }
+}
+
+fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}

@@ -1,0 +1,149 @@
+//! The one task that writes tracking data: it takes the items of many HTTP requests, runs them
+//! through the visit rules in one transaction (group commit) and answers each caller after the
+//! commit, so an acknowledged request is durable. A group that fails is retried one job per
+//! transaction, so one bad request never takes the good ones of other callers down with it.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{visit::Rules, Item, Outcome, Rejection, SiteCache};
+use crate::{
+    config::TrackerConfig,
+    store::{now_unix, visits, Store, StoreError},
+};
+
+/// Items written per transaction at most; larger groups would delay the first callers' answers.
+const MAX_GROUP: usize = 2000;
+/// Jobs waiting for the writer before callers wait to submit (back-pressure).
+const QUEUE: usize = 1024;
+
+/// Why a submission failed; the caller answers 500 (direct) or 503 (edge, which retries).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriterError {
+    #[error("storing the requests failed: {0}")]
+    Store(String),
+    #[error("the tracker is shutting down")]
+    Closed,
+}
+
+struct Job {
+    items: Vec<Item>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, WriterError>>,
+}
+
+/// Submits items to the writer task; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct WriterHandle {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// What the writer task owns.
+struct Writer {
+    store: Store,
+    sites: Arc<SiteCache>,
+    config: TrackerConfig,
+    fingerprint_key: Vec<u8>,
+    ip_mask_bytes: u8,
+}
+
+impl WriterHandle {
+    /// Starts the writer task; it stops when every handle is dropped, after the queued jobs.
+    pub fn spawn(
+        store: Store,
+        sites: Arc<SiteCache>,
+        config: TrackerConfig,
+        fingerprint_key: Vec<u8>,
+        ip_mask_bytes: u8,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        let writer = Writer { store, sites, config, fingerprint_key, ip_mask_bytes };
+        (Self { jobs }, tokio::spawn(writer.run(queue)))
+    }
+
+    /// Processes the items and returns one outcome per item, in order, once they are committed.
+    pub async fn submit(&self, items: Vec<Item>) -> Result<Vec<Outcome>, WriterError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { items, reply }).await.map_err(|_| WriterError::Closed)?;
+        answer.await.map_err(|_| WriterError::Closed)?
+    }
+}
+
+impl Writer {
+    async fn run(self, mut queue: mpsc::Receiver<Job>) {
+        while let Some(first) = queue.recv().await {
+            let mut size = first.items.len();
+            let mut jobs = vec![first];
+            while size < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(job) => {
+                        size += job.items.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            match self.write(&jobs).await {
+                Ok(outcomes) => {
+                    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                        let _ = job.reply.send(Ok(outcome));
+                    }
+                }
+                Err(err) if jobs.len() > 1 => {
+                    tracing::warn!(error = %err, jobs = jobs.len(), "group write failed; retrying job by job");
+                    for job in jobs {
+                        let result = self.write(std::slice::from_ref(&job)).await;
+                        let _ = job.reply.send(result.map(|mut all| all.remove(0)).map_err(failed));
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "writing tracking requests failed");
+                    let err = failed(err);
+                    for job in jobs {
+                        let _ = job.reply.send(Err(err.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One transaction for all the jobs; outcomes per job, per item.
+    async fn write(&self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, StoreError> {
+        let now = now_unix();
+        let rules = Rules {
+            config: &self.config,
+            fingerprint_key: &self.fingerprint_key,
+            ip_mask_bytes: self.ip_mask_bytes,
+            now,
+        };
+        let mut tx = self.store.begin().await?;
+        let mut all = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let mut outcomes = Vec::with_capacity(job.items.len());
+            for item in &job.items {
+                if let Some(id) = &item.request_id {
+                    if !visits::claim_request_id(&mut tx, id, item.facts.received_at).await? {
+                        outcomes.push(Outcome::Duplicate);
+                        continue;
+                    }
+                }
+                let idsite = item.request.idsite.get();
+                let outcome = match self.sites.get(&self.store, i64::from(idsite)).await? {
+                    Some(site) => rules.process(&mut tx, &site, item).await?,
+                    None => Outcome::Rejected(Rejection::UnknownSite(idsite)),
+                };
+                outcomes.push(outcome);
+            }
+            all.push(outcomes);
+        }
+        tx.commit().await?;
+        Ok(all)
+    }
+}
+
+fn failed(err: StoreError) -> WriterError {
+    WriterError::Store(err.to_string())
+}
