@@ -323,12 +323,10 @@ impl Rules<'_> {
         time: i64,
     ) -> [u8; 8] {
         let device_fingerprint = facts.fingerprint.unwrap_or_else(|| {
-            let day = site.tz.local_date(time).to_string();
-            let ip = ip.map(|ip| ip.to_string()).unwrap_or_default();
             shared::fingerprint::fingerprint(
                 self.fingerprint_key,
-                &day,
-                &ip,
+                &site.tz.local_date(time).to_string(),
+                ip.unwrap_or(IpAddr::from([0, 0, 0, 0])),
                 user_agent,
                 language,
                 &req.plugins.digits(),

@@ -1,0 +1,11 @@
+//! Origin integration tests: the real app on a random port, against a fresh SQLite database and a
+//! fresh PostgreSQL database. Every scenario runs on both backends (`both_backends!`), which makes
+//! this the store conformance suite. PostgreSQL comes from `EDGEMETER_TEST_POSTGRES_URL`
+//! (`scripts/test-rust` starts one); without it the PostgreSQL half fails with a message saying so.
+
+mod helpers;
+
+mod cli;
+mod ingest;
+mod tracking;
+mod visits;
