@@ -1,1 +1,2 @@
 //! The Edgemeter origin.
+pub mod enrich;
