@@ -119,7 +119,7 @@ async fn item_from_edge(state: &AppState, tokens: &mut TokenCache, edge: EdgeReq
             return None;
         }
     };
-    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.idsite.get()).await;
+    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.site_id.get()).await;
     let facts = edge.facts;
     Some(Item {
         request,

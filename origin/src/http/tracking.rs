@@ -100,7 +100,7 @@ async fn handle(
                 });
                 match parsed {
                     Ok(request) => {
-                        let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.idsite.get()).await;
+                        let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.site_id.get()).await;
                         slots.push(Some(items.len()));
                         items.push(Item { request, facts: facts.clone(), trusted: trusted.unwrap_or(false), request_id: None });
                     }
@@ -172,7 +172,7 @@ async fn track_one(
             return answer::pixel(method, StatusCode::BAD_REQUEST, send_image);
         }
     };
-    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.idsite.get()).await;
+    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.site_id.get()).await;
     let item = Item { request, facts, trusted: trusted.unwrap_or(false), request_id: None };
     match state.writer.submit(vec![item]).await.map(|mut outcomes| outcomes.pop()) {
         Ok(Some(outcome)) => {

@@ -122,7 +122,7 @@ impl Store {
             .bind(idsite)
             .bind(access)
             .execute(pool)
-            .await?
+            .await?;
         });
         Ok(())
     }

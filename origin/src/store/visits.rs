@@ -397,7 +397,7 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
         .bind(d4)
         .bind(d5)
         .execute(&mut **tx)
-        .await?
+        .await?;
     });
     Ok(())
 }
@@ -412,7 +412,7 @@ pub async fn update_visit_time(tx: &mut Tx, idvisit: i64, total_time: i64) -> Re
         .bind(idvisit)
         .bind(total_time)
         .execute(&mut **tx)
-        .await?
+        .await?;
     });
     Ok(())
 }
@@ -424,7 +424,7 @@ pub async fn bump_visit_time(tx: &mut Tx, idvisit: i64, seconds: i64) -> Result<
             .bind(idvisit)
             .bind(seconds)
             .execute(&mut **tx)
-            .await?
+            .await?;
     });
     Ok(())
 }
@@ -435,7 +435,7 @@ pub async fn mark_converted(tx: &mut Tx, idvisit: i64) -> Result<()> {
         sqlx::query("UPDATE log_visit SET visit_goal_converted = 1 WHERE idvisit = $1")
             .bind(idvisit)
             .execute(&mut **tx)
-            .await?
+            .await?;
     });
     Ok(())
 }
@@ -474,7 +474,7 @@ pub async fn set_time_spent(tx: &mut Tx, idlink_va: i64, seconds: i64) -> Result
             .bind(idlink_va)
             .bind(seconds)
             .execute(&mut **tx)
-            .await?
+            .await?;
     });
     Ok(())
 }
@@ -601,7 +601,7 @@ pub async fn invalidate_day(tx: &mut Tx, idsite: i64, date: &str, now: i64) -> R
         .bind(date)
         .bind(now)
         .execute(&mut **tx)
-        .await?
+        .await?;
     });
     Ok(())
 }

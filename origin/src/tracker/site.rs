@@ -10,10 +10,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{FixedOffset, NaiveDate, Offset, TimeZone};
+use chrono::{FixedOffset, NaiveDate, Offset};
 
 use crate::{
-    enrich::{exclusion::SiteExclusions, goal::GoalDef},
+    enrich::{
+        exclusion::{split_list, SiteExclusions},
+        goal::{GoalDef, MatchAttribute, PatternType},
+    },
     store::{Goal, Site, Store, StoreError},
 };
 
@@ -61,7 +64,6 @@ pub struct SiteInfo {
     pub tz: SiteTz,
     pub goals: Vec<GoalDef>,
     pub exclusions: SiteExclusions,
-    pub excluded_parameters: Vec<String>,
     /// Keyword and category parameters when site search is enabled.
     pub site_search: Option<(Vec<String>, Vec<String>)>,
     pub keep_url_fragment: bool,
@@ -69,32 +71,44 @@ pub struct SiteInfo {
 
 impl SiteInfo {
     pub fn new(site: Site, goals: &[Goal]) -> Self {
-        let csv = |value: &str| -> Vec<String> {
-            value
-                .split([',', '\n'])
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
+        let list = |value: &str| -> Vec<String> { split_list(value).map(str::to_owned).collect() };
         let site_search = (site.sitesearch != 0).then(|| {
-            let mut keywords = csv(&site.sitesearch_keyword_parameters);
+            let mut keywords = list(&site.sitesearch_keyword_parameters);
             if keywords.is_empty() {
                 keywords = DEFAULT_SEARCH_KEYWORD_PARAMETERS.iter().map(|p| (*p).to_owned()).collect();
             }
-            (keywords, csv(&site.sitesearch_category_parameters))
+            (keywords, list(&site.sitesearch_category_parameters))
         });
         Self {
             tz: SiteTz::parse(&site.timezone),
-            goals: goals.iter().filter_map(GoalDef::from_row).collect(),
-            exclusions: SiteExclusions::new(&site.excluded_ips, &site.excluded_user_agents),
-            excluded_parameters: csv(&site.excluded_parameters),
+            goals: goals.iter().filter_map(goal_def).collect(),
+            exclusions: SiteExclusions::from_settings(
+                &site.excluded_ips,
+                &site.excluded_user_agents,
+                &site.excluded_parameters,
+                &site.excluded_referrers,
+                site.exclude_unknown_urls != 0,
+            ),
             site_search,
             // 1 keeps fragments; 0 (use the global default) and 2 remove them, as Matomo's default.
             keep_url_fragment: site.keep_url_fragment == 1,
             site,
         }
     }
+}
+
+/// A stored goal as the matcher sees it; `None` for match attributes we do not evaluate
+/// per action (visit-based goals), which therefore never convert.
+fn goal_def(goal: &Goal) -> Option<GoalDef> {
+    Some(GoalDef {
+        idgoal: goal.idgoal,
+        match_attribute: MatchAttribute::parse(&goal.match_attribute)?,
+        pattern: goal.pattern.clone(),
+        pattern_type: PatternType::parse(&goal.pattern_type)?,
+        case_sensitive: goal.case_sensitive != 0,
+        allow_multiple: goal.allow_multiple != 0,
+        revenue: goal.revenue,
+    })
 }
 
 /// Sites by id, read through from the store.

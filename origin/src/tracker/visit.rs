@@ -34,9 +34,6 @@ pub(super) struct Rules<'a> {
 struct Recorded {
     url: Option<i64>,
     name: Option<i64>,
-    /// The URL as a goal sees it (page URL, outlink or download URL).
-    goal_url: Option<String>,
-    goal_kind: Option<goal::ActionKindForGoal>,
     counts_as_action: bool,
     is_pageview: bool,
     is_search: bool,
@@ -66,19 +63,20 @@ impl Rules<'_> {
         let ip = if item.trusted { req.overrides.ip.or(facts.ip) } else { facts.ip };
 
         // Exclusions, in Matomo's order (core/Tracker/VisitExcluded.php).
-        if device.is_bot && !req.bots {
+        let bot = device.is_bot || ip.is_some_and(exclusion::ip_is_known_bot);
+        if bot && !req.bots {
             return Ok(Outcome::Excluded(Exclusion::Bot));
         }
         if !req.rec {
             return Ok(Outcome::Excluded(Exclusion::NoRec));
         }
-        if ip.is_some_and(|ip| site.exclusions.ip_excluded(ip)) {
+        if ip.is_some_and(|ip| exclusion::ip_excluded(ip, &site.exclusions.ips)) {
             return Ok(Outcome::Excluded(Exclusion::ExcludedIp));
         }
-        if site.exclusions.user_agent_excluded(user_agent) {
+        if exclusion::user_agent_excluded(user_agent, &site.exclusions.user_agents) {
             return Ok(Outcome::Excluded(Exclusion::ExcludedUserAgent));
         }
-        if site.site.exclude_unknown_urls != 0 {
+        if site.exclusions.exclude_unknown_urls {
             if let Some(page) = req.url.as_deref() {
                 if !exclusion::url_is_known(page, &site.site.urls) {
                     return Ok(Outcome::Excluded(Exclusion::UnknownUrl));
@@ -191,7 +189,7 @@ impl Rules<'_> {
         let mut converted = Vec::new();
         if let Some(idgoal) = req.ecommerce.idgoal.filter(|id| *id > 0) {
             converted.extend(site.goals.iter().filter(|g| g.idgoal == idgoal));
-        } else if let (Some(goal_url), Some(kind)) = (recorded.goal_url.as_deref(), recorded.goal_kind) {
+        } else if let Some((goal_url, kind)) = goal_subject(req, recorded.is_pageview) {
             let title = req.action_name.as_deref();
             converted.extend(site.goals.iter().filter(|g| goal::matches(g, goal_url, title, kind)));
         }
@@ -370,8 +368,6 @@ impl Rules<'_> {
                         recorded.name = Some(visits::action_id(tx, ActionType::PageTitle, url::cut(title, max), None).await?);
                     }
                     recorded.is_pageview = true;
-                    recorded.goal_url = Some(page_url.to_owned());
-                    recorded.goal_kind = Some(goal::ActionKindForGoal::Pageview);
                 }
                 recorded.counts_as_action = true;
             }
@@ -383,14 +379,12 @@ impl Rules<'_> {
                 recorded.counts_as_action = true;
             }
             Action::Outlink { url: link } | Action::Download { url: link } => {
-                let (kind, goal_kind) = if matches!(req.action, Action::Outlink { .. }) {
-                    (ActionType::Outlink, goal::ActionKindForGoal::Outlink)
+                let kind = if matches!(req.action, Action::Outlink { .. }) {
+                    ActionType::Outlink
                 } else {
-                    (ActionType::Download, goal::ActionKindForGoal::Download)
+                    ActionType::Download
                 };
                 recorded.url = Some(visits::action_id(tx, kind, url::cut(link, max), None).await?);
-                recorded.goal_url = Some(link.clone());
-                recorded.goal_kind = Some(goal_kind);
                 recorded.counts_as_action = true;
             }
             Action::Event { category, action, name, value } => {
@@ -451,7 +445,7 @@ impl Rules<'_> {
         self.config
             .excluded_query_parameters
             .iter()
-            .chain(&site.excluded_parameters)
+            .chain(&site.exclusions.excluded_params)
             .cloned()
             .collect()
     }
@@ -542,6 +536,21 @@ impl Rules<'_> {
             campaign_keyword: (referrer.kind == referrer::ReferrerType::Campaign).then(|| referrer.keyword.clone()).flatten(),
             custom_dimensions: dimensions.clone(),
         }
+    }
+}
+
+/// What goals compare for this request's action: the URL they see and the action's kind.
+fn goal_subject(req: &TrackingRequest, is_pageview: bool) -> Option<(&str, goal::ActionKindForGoal<'_>)> {
+    let page_url = req.url.as_deref().unwrap_or("");
+    match &req.action {
+        Action::Pageview if is_pageview => Some((page_url, goal::ActionKindForGoal::Pageview)),
+        Action::Outlink { url } => Some((url, goal::ActionKindForGoal::Outlink)),
+        Action::Download { url } => Some((url, goal::ActionKindForGoal::Download)),
+        Action::Event { category, action, name, .. } => Some((
+            page_url,
+            goal::ActionKindForGoal::Event { category, action, name: name.as_deref() },
+        )),
+        _ => None,
     }
 }
 

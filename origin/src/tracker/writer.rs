@@ -130,7 +130,7 @@ impl Writer {
                         continue;
                     }
                 }
-                let idsite = item.request.idsite.get();
+                let idsite = item.request.site_id.get();
                 let outcome = match self.sites.get(&self.store, i64::from(idsite)).await? {
                     Some(site) => rules.process(&mut tx, &site, item).await?,
                     None => Outcome::Rejected(Rejection::UnknownSite(idsite)),
