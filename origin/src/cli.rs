@@ -15,7 +15,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "edgemeter", version, about = "Matomo-compatible web analytics: the origin server")]
+#[command(
+    name = "edgemeter",
+    version,
+    about = "Matomo-compatible web analytics: the origin server"
+)]
 pub struct Cli {
     /// A TOML configuration file (see config.example.toml); EDGEMETER_* variables override it.
     #[arg(long, global = true, env = "EDGEMETER_CONFIG")]
@@ -102,7 +106,10 @@ impl Cli {
         if let Some(url) = &self.database_url {
             config.database_url.clone_from(url);
         }
-        if let Some(Command::Serve(ServeArgs { listen: Some(listen) })) = &self.command {
+        if let Some(Command::Serve(ServeArgs {
+            listen: Some(listen),
+        })) = &self.command
+        {
             config.listen = *listen;
         }
         config.validate()?;
@@ -120,18 +127,34 @@ impl Cli {
                 eprintln!("migrations applied ({})", store.backend());
                 Ok(())
             }
-            Command::Site(SiteCommand::Add { name, urls, timezone, currency }) => {
+            Command::Site(SiteCommand::Add {
+                name,
+                urls,
+                timezone,
+                currency,
+            }) => {
                 if let Some(tz) = &timezone {
                     tz.parse::<chrono_tz::Tz>()
                         .map_err(|_| anyhow::anyhow!("unknown time zone {tz:?}"))?;
                 }
                 let store = open(&config).await?;
-                let site = NewSite { name, urls, timezone, currency, sitesearch: true, ..NewSite::default() };
+                let site = NewSite {
+                    name,
+                    urls,
+                    timezone,
+                    currency,
+                    sitesearch: true,
+                    ..NewSite::default()
+                };
                 let idsite = store.add_site(&site).await?;
                 println!("{idsite}");
                 Ok(())
             }
-            Command::User(UserCommand::Add { login, password_stdin: _, super_user }) => {
+            Command::User(UserCommand::Add {
+                login,
+                password_stdin: _,
+                super_user,
+            }) => {
                 let mut password = String::new();
                 std::io::stdin()
                     .read_to_string(&mut password)
@@ -141,14 +164,18 @@ impl Cli {
                     bail!("the password read from stdin is empty");
                 }
                 let store = open(&config).await?;
-                store.add_user(&login, &auth::hash_password(password)?, super_user).await?;
+                store
+                    .add_user(&login, &auth::hash_password(password)?, super_user)
+                    .await?;
                 eprintln!("user {login} added");
                 Ok(())
             }
             Command::Token(TokenCommand::Create { login, description }) => {
                 let store = open(&config).await?;
                 let token = auth::new_token();
-                store.add_token(&login, &auth::token_digest(&token), &description).await?;
+                store
+                    .add_token(&login, &auth::token_digest(&token), &description)
+                    .await?;
                 println!("{token}");
                 Ok(())
             }

@@ -56,12 +56,18 @@ impl App {
             sites,
             metrics: Arc::new(Metrics::default()),
         };
-        Ok(Self { listener, state, writer_task })
+        Ok(Self {
+            listener,
+            state,
+            writer_task,
+        })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or(self.state.config.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
     }
 
     /// Serves until SIGINT or SIGTERM.
@@ -70,15 +76,25 @@ impl App {
     }
 
     /// Serves until `stop` completes, then drains the writer and closes the database.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, writer_task } = self;
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            writer_task,
+        } = self;
         let store = state.store.clone();
         tracing::info!(address = %listener.local_addr()?, backend = store.backend(), "edgemeter origin listening");
         let router = http::router(state);
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
+        .context("serving HTTP")?;
         // The router (and with it the last writer handle) is gone: the writer ends after the
         // queued jobs.
         writer_task.await.context("the tracking writer crashed")?;

@@ -37,13 +37,26 @@ pub(crate) fn pixel(method: &Method, status: StatusCode, send_image: bool) -> Re
 /// Matomo's page for a request that carried no tracking parameters: 200 for a bare GET, 400
 /// otherwise (`Response::outputResponse`).
 pub(crate) fn nothing_tracked(method: &Method) -> Response {
-    let status = if method == Method::GET { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], NOTHING_TRACKED).into_response()
+    let status = if method == Method::GET {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        NOTHING_TRACKED,
+    )
+        .into_response()
 }
 
 /// Matomo adds CORS headers to every non-GET tracking answer: the caller's Origin (or `*`) with
 /// credentials allowed (`core/Tracker/Response.php::outputAccessControlHeaders`).
-pub(crate) fn with_cors(method: &Method, request_headers: &HeaderMap, mut response: Response) -> Response {
+pub(crate) fn with_cors(
+    method: &Method,
+    request_headers: &HeaderMap,
+    mut response: Response,
+) -> Response {
     if method != Method::GET {
         let origin = request_headers
             .get(header::ORIGIN)
@@ -51,7 +64,10 @@ pub(crate) fn with_cors(method: &Method, request_headers: &HeaderMap, mut respon
             .unwrap_or(HeaderValue::from_static("*"));
         let headers = response.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
     }
     response
 }
@@ -76,7 +92,12 @@ pub(crate) fn preflight(request_headers: &HeaderMap) -> Option<Response> {
 
 /// A JSON answer of the bulk endpoint.
 pub(crate) fn json(status: StatusCode, value: serde_json::Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -93,7 +114,10 @@ mod tests {
     fn send_image_0_answers_an_empty_204_even_for_errors_as_matomo_does() {
         let ok = pixel(&Method::POST, StatusCode::OK, false);
         assert_eq!(ok.status(), StatusCode::NO_CONTENT);
-        assert_eq!(pixel(&Method::GET, StatusCode::BAD_REQUEST, false).status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            pixel(&Method::GET, StatusCode::BAD_REQUEST, false).status(),
+            StatusCode::NO_CONTENT
+        );
     }
 
     #[test]
@@ -101,17 +125,38 @@ mod tests {
         let get = pixel(&Method::GET, StatusCode::OK, true);
         assert_eq!(get.headers()[header::CACHE_CONTROL], "no-store");
         assert_eq!(get.headers()[header::CONTENT_TYPE], "image/gif");
-        assert!(!pixel(&Method::POST, StatusCode::OK, true).headers().contains_key(header::CACHE_CONTROL));
+        assert!(!pixel(&Method::POST, StatusCode::OK, true)
+            .headers()
+            .contains_key(header::CACHE_CONTROL));
     }
 
     #[test]
     fn post_answers_echo_the_origin_with_credentials() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ORIGIN, HeaderValue::from_static("https://a.example"));
-        let response = with_cors(&Method::POST, &headers, pixel(&Method::POST, StatusCode::OK, true));
-        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://a.example");
-        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
-        let get = with_cors(&Method::GET, &headers, pixel(&Method::GET, StatusCode::OK, true));
-        assert!(!get.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://a.example"),
+        );
+        let response = with_cors(
+            &Method::POST,
+            &headers,
+            pixel(&Method::POST, StatusCode::OK, true),
+        );
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://a.example"
+        );
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+            "true"
+        );
+        let get = with_cors(
+            &Method::GET,
+            &headers,
+            pixel(&Method::GET, StatusCode::OK, true),
+        );
+        assert!(!get
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
     }
 }

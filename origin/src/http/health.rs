@@ -5,7 +5,9 @@ use axum::{extract::State, http::StatusCode, routing::get, Router};
 use super::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -21,7 +21,11 @@ use shared::{
     request::TrackingRequest,
 };
 
-use super::{answer, read_body, tracking::{count_outcome, TokenCache}, AppState, BodyError};
+use super::{
+    answer, read_body,
+    tracking::{count_outcome, TokenCache},
+    AppState, BodyError,
+};
 use crate::{
     metrics::Metrics,
     store::now_unix,
@@ -85,9 +89,12 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -
     Metrics::add(&metrics.requests_invalid_total, invalid);
     match state.writer.submit(items).await {
         Ok(outcomes) => {
-            outcomes.iter().for_each(|outcome| count_outcome(metrics, outcome));
+            outcomes
+                .iter()
+                .for_each(|outcome| count_outcome(metrics, outcome));
             Metrics::add(&metrics.ingest_batches_total, 1);
-            let count = |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
+            let count =
+                |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
             answer::json(
                 StatusCode::OK,
                 json!({
@@ -102,7 +109,11 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         Err(err) => {
             Metrics::add(&metrics.storage_errors_total, 1);
             tracing::error!(error = %err, "storing an edge batch failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable, retry later\n").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage unavailable, retry later\n",
+            )
+                .into_response()
         }
     }
 }
@@ -110,7 +121,11 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -
 /// One edge request as a tracker item: its parameters as the visitor sent them, the edge's facts
 /// (trusted: the batch is signed), and its request id for deduplication. `None` when the
 /// parameters are invalid (the edge validates them too, so this is rare; it is counted).
-async fn item_from_edge(state: &AppState, tokens: &mut TokenCache, edge: EdgeRequest) -> Option<Item> {
+async fn item_from_edge(
+    state: &AppState,
+    tokens: &mut TokenCache,
+    edge: EdgeRequest,
+) -> Option<Item> {
     let params = Params::from_query(&edge.query);
     let request = match TrackingRequest::from_params(&params) {
         Ok(request) => request,
@@ -119,7 +134,9 @@ async fn item_from_edge(state: &AppState, tokens: &mut TokenCache, edge: EdgeReq
             return None;
         }
     };
-    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.site_id.get()).await;
+    let trusted = tokens
+        .may_write(state, request.token_auth.as_deref(), request.site_id.get())
+        .await;
     let facts = edge.facts;
     Some(Item {
         request,
@@ -137,6 +154,6 @@ async fn item_from_edge(state: &AppState, tokens: &mut TokenCache, edge: EdgeReq
             dnt: facts.dnt,
         },
         trusted: trusted.unwrap_or(false),
-        request_id: Some(edge.id.0),
+        request_id: Some(edge.id),
     })
 }

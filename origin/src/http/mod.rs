@@ -14,7 +14,12 @@ use std::{sync::Arc, time::Duration};
 use axum::{body::Body, Router};
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::{config::Config, metrics::Metrics, store::Store, tracker::{SiteCache, WriterHandle}};
+use crate::{
+    config::Config,
+    metrics::Metrics,
+    store::Store,
+    tracker::{SiteCache, WriterHandle},
+};
 
 /// What every handler may use; cheap to clone.
 #[derive(Clone)]
@@ -32,7 +37,10 @@ pub fn router(state: AppState) -> Router {
         .merge(tracking::router())
         .merge(ingest::router())
         .merge(health::router())
-        .layer(TimeoutLayer::new(Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -26,7 +26,9 @@ use crate::{
 };
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/matomo.php", any(track)).route("/piwik.php", any(track))
+    Router::new()
+        .route("/matomo.php", any(track))
+        .route("/piwik.php", any(track))
 }
 
 async fn track(
@@ -68,7 +70,8 @@ async fn handle(
         Err(err) => {
             // Matomo answers "success, 0 tracked" here, which hides the loss from the client.
             Metrics::add(&metrics.bulk_invalid_json_total, 1);
-            let body = json!({"status": "error", "tracked": 0, "invalid": 0, "message": err.to_string()});
+            let body =
+                json!({"status": "error", "tracked": 0, "invalid": 0, "message": err.to_string()});
             return answer::json(StatusCode::BAD_REQUEST, body);
         }
     };
@@ -100,9 +103,16 @@ async fn handle(
                 });
                 match parsed {
                     Ok(request) => {
-                        let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.site_id.get()).await;
+                        let trusted = tokens
+                            .may_write(state, request.token_auth.as_deref(), request.site_id.get())
+                            .await;
                         slots.push(Some(items.len()));
-                        items.push(Item { request, facts: facts.clone(), trusted: trusted.unwrap_or(false), request_id: None });
+                        items.push(Item {
+                            request,
+                            facts: facts.clone(),
+                            trusted: trusted.unwrap_or(false),
+                            request_id: None,
+                        });
                     }
                     Err(message) => {
                         tracing::debug!(%message, "invalid bulk element");
@@ -123,7 +133,9 @@ async fn handle(
             let mut invalid_indices = Vec::new();
             for (index, slot) in slots.iter().enumerate() {
                 match slot.map(|i| &outcomes[i]) {
-                    Some(outcome @ (Outcome::Tracked | Outcome::Excluded(_) | Outcome::Duplicate)) => {
+                    Some(
+                        outcome @ (Outcome::Tracked | Outcome::Excluded(_) | Outcome::Duplicate),
+                    ) => {
                         count_outcome(metrics, outcome);
                         tracked += 1;
                     }
@@ -140,7 +152,8 @@ async fn handle(
             if !bulk.send_image {
                 return StatusCode::NO_CONTENT.into_response();
             }
-            let mut body = json!({"status": "success", "tracked": tracked, "invalid": invalid_indices.len()});
+            let mut body =
+                json!({"status": "success", "tracked": tracked, "invalid": invalid_indices.len()});
             // Matomo lists the rejected positions only to a super user's token.
             if tokens.is_superuser(state, bulk.token_auth.as_deref()).await {
                 body["invalid_indices"] = json!(invalid_indices);
@@ -172,9 +185,21 @@ async fn track_one(
             return answer::pixel(method, StatusCode::BAD_REQUEST, send_image);
         }
     };
-    let trusted = tokens.may_write(state, request.token_auth.as_deref(), request.site_id.get()).await;
-    let item = Item { request, facts, trusted: trusted.unwrap_or(false), request_id: None };
-    match state.writer.submit(vec![item]).await.map(|mut outcomes| outcomes.pop()) {
+    let trusted = tokens
+        .may_write(state, request.token_auth.as_deref(), request.site_id.get())
+        .await;
+    let item = Item {
+        request,
+        facts,
+        trusted: trusted.unwrap_or(false),
+        request_id: None,
+    };
+    match state
+        .writer
+        .submit(vec![item])
+        .await
+        .map(|mut outcomes| outcomes.pop())
+    {
         Ok(Some(outcome)) => {
             count_outcome(metrics, &outcome);
             let status = match outcome {
@@ -210,7 +235,10 @@ fn count_invalid_utf8(state: &AppState, params: &Params) {
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Token owners looked up once per HTTP request (a bulk body repeats its token in every element).
@@ -220,26 +248,44 @@ pub(super) struct TokenCache {
 }
 
 impl TokenCache {
-    async fn owner(&mut self, state: &AppState, token: &str) -> Result<Option<TokenOwner>, StoreError> {
+    async fn owner(
+        &mut self,
+        state: &AppState,
+        token: &str,
+    ) -> Result<Option<TokenOwner>, StoreError> {
         if let Some(owner) = self.owners.get(token) {
             return Ok(owner.clone());
         }
-        let owner = state.store.token_owner(&crate::auth::token_digest(token)).await?;
+        let owner = state
+            .store
+            .token_owner(&crate::auth::token_digest(token))
+            .await?;
         self.owners.insert(token.to_owned(), owner.clone());
         Ok(owner)
     }
 
     /// Whether the token may override IP, time and location for the site (Matomo: write access
     /// or more). `Err` only when the database fails; the request then counts as untrusted.
-    pub(super) async fn may_write(&mut self, state: &AppState, token: Option<&str>, idsite: u32) -> Result<bool, StoreError> {
-        let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(false) };
-        let Some(owner) = self.owner(state, token).await? else { return Ok(false) };
+    pub(super) async fn may_write(
+        &mut self,
+        state: &AppState,
+        token: Option<&str>,
+        idsite: u32,
+    ) -> Result<bool, StoreError> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(false);
+        };
+        let Some(owner) = self.owner(state, token).await? else {
+            return Ok(false);
+        };
         Ok(state.store.access(&owner, i64::from(idsite)).await? >= Access::Write)
     }
 
     async fn is_superuser(&mut self, state: &AppState, token: Option<&str>) -> bool {
         match token {
-            Some(token) => matches!(self.owner(state, token).await, Ok(Some(owner)) if owner.is_superuser()),
+            Some(token) => {
+                matches!(self.owner(state, token).await, Ok(Some(owner)) if owner.is_superuser())
+            }
             None => false,
         }
     }

@@ -10,7 +10,7 @@ mod sites;
 mod users;
 pub mod visits;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
 use sqlx::{
@@ -86,8 +86,9 @@ impl Store {
                 .foreign_keys(true);
             if let Some(dir) = options.get_filename().parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating the database folder {}", dir.display()))?;
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("creating the database folder {}", dir.display())
+                    })?;
                 }
             }
             // SQLite has one writer: a few connections serve the readers, the ingest writer
@@ -148,17 +149,17 @@ pub fn now_unix() -> i64 {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
+    use std::path::Path;
 
     /// The migration file names of one backend folder, sorted.
     fn migration_versions(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".sql"))
-        .collect();
-    names.sort();
-    Ok(names)
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     #[test]

@@ -95,11 +95,14 @@ impl Store {
     /// Inserts a site and its URLs; returns the new idsite.
     pub async fn add_site(&self, site: &NewSite) -> Result<i64> {
         let Some(main_url) = site.urls.first() else {
-            return Err(StoreError::Conflict("a site needs at least one URL".to_owned()));
+            return Err(StoreError::Conflict(
+                "a site needs at least one URL".to_owned(),
+            ));
         };
-        let ts_created = site.ts_created.clone().unwrap_or_else(|| {
-            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
-        });
+        let ts_created = site
+            .ts_created
+            .clone()
+            .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string());
         let mut tx = self.begin().await?;
         let idsite: i64 = on_db!(&mut tx, tx => {
             let idsite: i64 = sqlx::query_scalar(
@@ -147,7 +150,9 @@ impl Store {
         let site: Option<Site> = on_db!(&self.db, pool => {
             sqlx::query_as(&sql).bind(idsite).fetch_optional(pool).await?
         });
-        let Some(mut site) = site else { return Ok(None) };
+        let Some(mut site) = site else {
+            return Ok(None);
+        };
         site.urls = self.site_urls(idsite, &site.main_url).await?;
         Ok(Some(site))
     }

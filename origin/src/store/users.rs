@@ -56,7 +56,9 @@ impl Store {
             .rows_affected()
         });
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!("the login {login:?} is already taken")));
+            return Err(StoreError::Conflict(format!(
+                "the login {login:?} is already taken"
+            )));
         }
         Ok(())
     }
@@ -78,7 +80,9 @@ impl Store {
             .rows_affected()
         });
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!("no user with the login {login:?}")));
+            return Err(StoreError::Conflict(format!(
+                "no user with the login {login:?}"
+            )));
         }
         Ok(())
     }

@@ -201,7 +201,12 @@ pub struct NewConversion {
 }
 
 /// Looks up the id of an action name, inserting it when new.
-pub async fn action_id(tx: &mut Tx, kind: ActionType, name: &str, url_prefix: Option<i64>) -> Result<i64> {
+pub async fn action_id(
+    tx: &mut Tx,
+    kind: ActionType,
+    name: &str,
+    url_prefix: Option<i64>,
+) -> Result<i64> {
     let hash = action_hash(name);
     Ok(on_db!(tx, tx => {
         sqlx::query(
@@ -223,7 +228,12 @@ pub async fn action_id(tx: &mut Tx, kind: ActionType, name: &str, url_prefix: Op
 }
 
 /// The visitor's most recent visit by visitor id, not later than `until`.
-pub async fn visit_by_visitor(tx: &mut Tx, idsite: i64, idvisitor: &[u8], until: i64) -> Result<Option<VisitRow>> {
+pub async fn visit_by_visitor(
+    tx: &mut Tx,
+    idsite: i64,
+    idvisitor: &[u8],
+    until: i64,
+) -> Result<Option<VisitRow>> {
     let sql = format!(
         "SELECT {VISIT_ROW_COLUMNS} FROM log_visit WHERE idsite = $1 AND idvisitor = $2 \
          AND visit_last_action_time <= $3 ORDER BY visit_last_action_time DESC LIMIT 1"
@@ -243,7 +253,11 @@ pub async fn visit_by_config(
     until: i64,
     user_id: Option<&str>,
 ) -> Result<Option<VisitRow>> {
-    let user_filter = if user_id.is_some() { " AND (user_id IS NULL OR user_id = $5)" } else { "" };
+    let user_filter = if user_id.is_some() {
+        " AND (user_id IS NULL OR user_id = $5)"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT {VISIT_ROW_COLUMNS} FROM log_visit WHERE idsite = $1 AND config_id = $2 \
          AND visit_last_action_time >= $3 AND visit_last_action_time <= $4{user_filter} \
@@ -352,7 +366,12 @@ pub async fn insert_visit(tx: &mut Tx, v: &NewVisit) -> Result<i64> {
 pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
     let [d1, d2, d3, d4, d5] = &u.custom_dimensions;
     let (ref_type, ref_name, ref_keyword, ref_url) = match &u.referrer {
-        Some(r) => (Some(r.kind), r.name.clone(), r.keyword.clone(), r.url.clone()),
+        Some(r) => (
+            Some(r.kind),
+            r.name.clone(),
+            r.keyword.clone(),
+            r.url.clone(),
+        ),
         None => (None, None, None, None),
     };
     on_db!(tx, tx => {

@@ -84,7 +84,9 @@ pub enum Rejection {
     UnknownSite(u32),
     #[error("the parameter {0} requires a token_auth with write access to the site")]
     NeedsToken(&'static str),
-    #[error("a custom timestamp (cdt) older than {0} seconds requires a token_auth with write access")]
+    #[error(
+        "a custom timestamp (cdt) older than {0} seconds requires a token_auth with write access"
+    )]
     CdtTooOld(i64),
     #[error("idgoal {0} does not exist for this site")]
     UnknownGoal(i64),

@@ -24,8 +24,16 @@ use crate::{
 const TTL: Duration = Duration::from_secs(60);
 
 /// Matomo's default site-search keyword parameters (`plugins/SitesManager/API.php`).
-const DEFAULT_SEARCH_KEYWORD_PARAMETERS: &[&str] =
-    &["q", "query", "s", "search", "searchword", "k", "keyword", "keywords"];
+const DEFAULT_SEARCH_KEYWORD_PARAMETERS: &[&str] = &[
+    "q",
+    "query",
+    "s",
+    "search",
+    "searchword",
+    "k",
+    "keyword",
+    "keywords",
+];
 
 /// A site's time zone: a tz database name, or Matomo's `UTC+5.5` style fixed offsets.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +83,10 @@ impl SiteInfo {
         let site_search = (site.sitesearch != 0).then(|| {
             let mut keywords = list(&site.sitesearch_keyword_parameters);
             if keywords.is_empty() {
-                keywords = DEFAULT_SEARCH_KEYWORD_PARAMETERS.iter().map(|p| (*p).to_owned()).collect();
+                keywords = DEFAULT_SEARCH_KEYWORD_PARAMETERS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect();
             }
             (keywords, list(&site.sitesearch_category_parameters))
         });
@@ -119,7 +130,11 @@ pub struct SiteCache {
 
 impl SiteCache {
     /// The site, or `None` when no site has this id.
-    pub async fn get(&self, store: &Store, idsite: i64) -> Result<Option<Arc<SiteInfo>>, StoreError> {
+    pub async fn get(
+        &self,
+        store: &Store,
+        idsite: i64,
+    ) -> Result<Option<Arc<SiteInfo>>, StoreError> {
         if let Some((info, loaded)) = self.read().get(&idsite) {
             if loaded.elapsed() < TTL {
                 return Ok(Some(Arc::clone(info)));
@@ -130,7 +145,8 @@ impl SiteCache {
         };
         let goals = store.goals(idsite).await?;
         let info = Arc::new(SiteInfo::new(site, &goals));
-        self.write().insert(idsite, (Arc::clone(&info), Instant::now()));
+        self.write()
+            .insert(idsite, (Arc::clone(&info), Instant::now()));
         Ok(Some(info))
     }
 
@@ -141,11 +157,15 @@ impl SiteCache {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, (Arc<SiteInfo>, Instant)>> {
         // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<i64, (Arc<SiteInfo>, Instant)>> {
-        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

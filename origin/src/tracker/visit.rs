@@ -8,14 +8,19 @@
 use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
-use shared::request::{Action, LocalTime, PerformanceTimings, PluginFlags, TrackingRequest, VisitorId};
+use shared::request::{
+    Action, LocalTime, PerformanceTimings, PluginFlags, TrackingRequest, VisitorId,
+};
 
 use super::{Exclusion, Facts, Item, Outcome, Rejection, SiteInfo};
 use crate::{
     config::TrackerConfig,
     enrich::{device, exclusion, goal, referrer, url},
     store::{
-        visits::{self, ActionType, NewAction, NewConversion, NewVisit, StoredReferrer, VisitRow, VisitUpdate},
+        visits::{
+            self, ActionType, NewAction, NewConversion, NewVisit, StoredReferrer, VisitRow,
+            VisitUpdate,
+        },
         Result, Tx,
     },
 };
@@ -42,7 +47,12 @@ struct Recorded {
 }
 
 impl Rules<'_> {
-    pub(super) async fn process(&self, tx: &mut Tx, site: &SiteInfo, item: &Item) -> Result<Outcome> {
+    pub(super) async fn process(
+        &self,
+        tx: &mut Tx,
+        site: &SiteInfo,
+        item: &Item,
+    ) -> Result<Outcome> {
         let req = &item.request;
         let facts = &item.facts;
         let max_cdt_age = self.config.custom_timestamp_max_age_without_token;
@@ -58,9 +68,17 @@ impl Rules<'_> {
             }
         }
         let time = req.resolve_time(facts.received_at);
-        let user_agent = req.user_agent.as_deref().or(facts.user_agent.as_deref()).unwrap_or("");
+        let user_agent = req
+            .user_agent
+            .as_deref()
+            .or(facts.user_agent.as_deref())
+            .unwrap_or("");
         let device = device::detect(user_agent);
-        let ip = if item.trusted { req.overrides.ip.or(facts.ip) } else { facts.ip };
+        let ip = if item.trusted {
+            req.overrides.ip.or(facts.ip)
+        } else {
+            facts.ip
+        };
 
         // Exclusions, in Matomo's order (core/Tracker/VisitExcluded.php).
         let bot = device.is_bot || ip.is_some_and(exclusion::ip_is_known_bot);
@@ -85,15 +103,23 @@ impl Rules<'_> {
         }
 
         let idsite = i64::from(req.site_id.get());
-        let language = req.lang.as_deref().or(facts.accept_language.as_deref()).unwrap_or("");
+        let language = req
+            .lang
+            .as_deref()
+            .or(facts.accept_language.as_deref())
+            .unwrap_or("");
         let config_id = self.config_id(site, req, facts, ip, user_agent, language, time);
         let user_id_hash = req
-            .uid
+            .user_id
             .as_deref()
             .filter(|_| self.config.enable_userid_overwrites_visitorid)
             .map(|uid| VisitorId::from_user_id(uid).0);
-        let claimed_visitor = user_id_hash.or(req.forced_visitor_id.map(|id| id.0)).or(req.visitor_id.map(|id| id.0));
-        let last = self.find_visit(tx, idsite, req, &config_id, claimed_visitor, time).await?;
+        let claimed_visitor = user_id_hash
+            .or(req.forced_visitor_id.map(|id| id.0))
+            .or(req.visitor_id.map(|id| id.0));
+        let last = self
+            .find_visit(tx, idsite, req, &config_id, claimed_visitor, time)
+            .await?;
 
         if req.ping {
             let Some(visit) = last.filter(|v| !self.expired(v, time)) else {
@@ -111,7 +137,9 @@ impl Rules<'_> {
             &site.site.urls,
             &site.exclusions.excluded_referrers,
         );
-        let continuing = last.as_ref().filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
+        let continuing = last
+            .as_ref()
+            .filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
 
         let mut recorded = self.record_action(tx, site, req).await?;
         let idvisitor = claimed_visitor
@@ -121,56 +149,96 @@ impl Rules<'_> {
             .unwrap_or_else(|| rand::random::<[u8; 8]>().to_vec());
         let dimensions = self.dimension_values(req);
 
-        let (idvisit, visitor_returning, visitor_count_visits, pageviews_before, new_visit, known_referrer) =
-            match continuing {
-                Some(visit) => {
-                    let previous = visits::last_action(tx, visit.idvisit).await?;
-                    let since = previous.map(|p| (time - p.server_time).clamp(0, self.config.visit_standard_length));
-                    if let (Some(previous), Some(seconds)) = (previous, since) {
-                        if recorded.counts_as_action {
-                            visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
-                        }
-                        recorded.row.idaction_url_ref = previous.idaction_url;
-                        recorded.row.idaction_name_ref = previous.idaction_name;
-                    }
+        let (
+            idvisit,
+            visitor_returning,
+            visitor_count_visits,
+            pageviews_before,
+            new_visit,
+            known_referrer,
+        ) = match continuing {
+            Some(visit) => {
+                let previous = visits::last_action(tx, visit.idvisit).await?;
+                let since = previous
+                    .map(|p| (time - p.server_time).clamp(0, self.config.visit_standard_length));
+                if let (Some(previous), Some(seconds)) = (previous, since) {
                     if recorded.counts_as_action {
-                        recorded.row.time_spent_ref_action = since;
+                        visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
                     }
-                    let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
-                    let campaign_replaces_direct = referrer.kind == referrer::ReferrerType::Campaign
-                        && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
-                    let update = VisitUpdate {
-                        idvisit: visit.idvisit,
-                        idvisitor: idvisitor.clone(),
-                        user_id: req.user_id.clone(),
-                        visit_last_action_time: time,
-                        visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
-                        add_actions: i64::from(recorded.counts_as_action),
-                        add_interactions: i64::from(recorded.is_pageview),
-                        add_searches: i64::from(recorded.is_search),
-                        add_events: i64::from(recorded.is_event),
-                        entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-                        entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
-                        exit_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-                        exit_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
-                        referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
-                        custom_dimensions: dimensions.visit.clone(),
-                    };
-                    visits::update_visit(tx, &update).await?;
-                    let known = (visit.referer_type, visit.referer_name.clone(), visit.referer_keyword.clone());
-                    let returning = i64::from(visit.visitor_count_visits > 1);
-                    (visit.idvisit, returning, visit.visitor_count_visits, pageviews, false, known)
+                    recorded.row.idaction_url_ref = previous.idaction_url;
+                    recorded.row.idaction_name_ref = previous.idaction_name;
                 }
-                None => {
-                    let visit = self.new_visit(
-                        site, req, facts, ip, &device, language, &config_id, &idvisitor, last.as_ref(),
-                        &referrer, &recorded, &dimensions.visit, time,
-                    );
-                    let idvisit = visits::insert_visit(tx, &visit).await?;
-                    let known = (Some(visit.referer_type), visit.referer_name.clone(), visit.referer_keyword.clone());
-                    (idvisit, visit.visitor_returning, visit.visitor_count_visits, 0, true, known)
+                if recorded.counts_as_action {
+                    recorded.row.time_spent_ref_action = since;
                 }
-            };
+                let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
+                let campaign_replaces_direct = referrer.kind == referrer::ReferrerType::Campaign
+                    && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
+                let update = VisitUpdate {
+                    idvisit: visit.idvisit,
+                    idvisitor: idvisitor.clone(),
+                    user_id: req.user_id.clone(),
+                    visit_last_action_time: time,
+                    visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
+                    add_actions: i64::from(recorded.counts_as_action),
+                    add_interactions: i64::from(recorded.is_pageview),
+                    add_searches: i64::from(recorded.is_search),
+                    add_events: i64::from(recorded.is_event),
+                    entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+                    entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+                    exit_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+                    exit_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+                    referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
+                    custom_dimensions: dimensions.visit.clone(),
+                };
+                visits::update_visit(tx, &update).await?;
+                let known = (
+                    visit.referer_type,
+                    visit.referer_name.clone(),
+                    visit.referer_keyword.clone(),
+                );
+                let returning = i64::from(visit.visitor_count_visits > 1);
+                (
+                    visit.idvisit,
+                    returning,
+                    visit.visitor_count_visits,
+                    pageviews,
+                    false,
+                    known,
+                )
+            }
+            None => {
+                let visit = self.new_visit(
+                    site,
+                    req,
+                    facts,
+                    ip,
+                    &device,
+                    language,
+                    &config_id,
+                    &idvisitor,
+                    last.as_ref(),
+                    &referrer,
+                    &recorded,
+                    &dimensions.visit,
+                    time,
+                );
+                let idvisit = visits::insert_visit(tx, &visit).await?;
+                let known = (
+                    Some(visit.referer_type),
+                    visit.referer_name.clone(),
+                    visit.referer_keyword.clone(),
+                );
+                (
+                    idvisit,
+                    visit.visitor_returning,
+                    visit.visitor_count_visits,
+                    0,
+                    true,
+                    known,
+                )
+            }
+        };
 
         let mut idlink_va = None;
         if recorded.counts_as_action || recorded.row.idaction_content_name.is_some() {
@@ -191,7 +259,11 @@ impl Rules<'_> {
             converted.extend(site.goals.iter().filter(|g| g.idgoal == idgoal));
         } else if let Some((goal_url, kind)) = goal_subject(req, recorded.is_pageview) {
             let title = req.action_name.as_deref();
-            converted.extend(site.goals.iter().filter(|g| goal::matches(g, goal_url, title, kind)));
+            converted.extend(
+                site.goals
+                    .iter()
+                    .filter(|g| goal::matches(g, goal_url, title, kind)),
+            );
         }
         let mut any_conversion = false;
         for goal in converted {
@@ -250,14 +322,24 @@ impl Rules<'_> {
         let length = self.config.visit_standard_length;
         let look_back = length.max(self.config.window_look_back_for_visitor);
         if let Some(visitor) = claimed_visitor {
-            if let Some(found) = visits::visit_by_visitor(tx, idsite, &visitor, time + length).await? {
+            if let Some(found) =
+                visits::visit_by_visitor(tx, idsite, &visitor, time + length).await?
+            {
                 return Ok(Some(found));
             }
             if req.forced_visitor_id.is_some() && req.user_id.is_none() {
                 return Ok(None);
             }
         }
-        visits::visit_by_config(tx, idsite, config_id, time - look_back, time + length, req.user_id.as_deref()).await
+        visits::visit_by_config(
+            tx,
+            idsite,
+            config_id,
+            time - look_back,
+            time + length,
+            req.user_id.as_deref(),
+        )
+        .await
     }
 
     /// The last action is older than the visit length.
@@ -300,7 +382,9 @@ impl Rules<'_> {
                     || visit.referer_name != referrer.name
                     || visit.referer_keyword != referrer.keyword)
         };
-        (config.create_new_visit_when_campaign_changes && !is_direct && differs(referrer::ReferrerType::Campaign))
+        (config.create_new_visit_when_campaign_changes
+            && !is_direct
+            && differs(referrer::ReferrerType::Campaign))
             || (config.create_new_visit_when_website_referrer_changes
                 && !is_direct
                 && differs(referrer::ReferrerType::Website))
@@ -349,9 +433,12 @@ impl Rules<'_> {
         let max = self.config.page_maximum_length;
         let mut recorded = Recorded::default();
         let page_url = req.url.as_deref().unwrap_or("");
-        let url_search = site.site_search.as_ref().and_then(|(keywords, categories)| {
-            url::detect_site_search(page_url, keywords, categories)
-        });
+        let url_search = site
+            .site_search
+            .as_ref()
+            .and_then(|(keywords, categories)| {
+                url::detect_site_search(page_url, keywords, categories)
+            });
         match &req.action {
             Action::Pageview if req.ecommerce.idgoal.is_some_and(|id| id > 0) => {}
             Action::NoAction => {}
@@ -359,20 +446,36 @@ impl Rules<'_> {
                 if let Some((keyword, category)) = url_search {
                     recorded.row.search_cat = category;
                     recorded.url = None;
-                    recorded.name = Some(visits::action_id(tx, ActionType::SiteSearch, &keyword, None).await?);
+                    recorded.name =
+                        Some(visits::action_id(tx, ActionType::SiteSearch, &keyword, None).await?);
                     recorded.is_search = true;
                 } else {
                     recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
                     let title = req.action_name.as_deref().map(str::trim).unwrap_or("");
                     if !title.is_empty() {
-                        recorded.name = Some(visits::action_id(tx, ActionType::PageTitle, url::cut(title, max), None).await?);
+                        recorded.name = Some(
+                            visits::action_id(
+                                tx,
+                                ActionType::PageTitle,
+                                url::cut(title, max),
+                                None,
+                            )
+                            .await?,
+                        );
                     }
                     recorded.is_pageview = true;
                 }
                 recorded.counts_as_action = true;
             }
-            Action::SiteSearch { keyword, category, count } => {
-                recorded.name = Some(visits::action_id(tx, ActionType::SiteSearch, url::cut(keyword, max), None).await?);
+            Action::SiteSearch {
+                keyword,
+                category,
+                count,
+            } => {
+                recorded.name = Some(
+                    visits::action_id(tx, ActionType::SiteSearch, url::cut(keyword, max), None)
+                        .await?,
+                );
                 recorded.row.search_cat.clone_from(category);
                 recorded.row.search_count = count.and_then(|c| i64::try_from(c).ok());
                 recorded.is_search = true;
@@ -387,20 +490,31 @@ impl Rules<'_> {
                 recorded.url = Some(visits::action_id(tx, kind, url::cut(link, max), None).await?);
                 recorded.counts_as_action = true;
             }
-            Action::Event { category, action, name, value } => {
+            Action::Event {
+                category,
+                action,
+                name,
+                value,
+            } => {
                 recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
                 recorded.row.idaction_event_category =
                     Some(visits::action_id(tx, ActionType::EventCategory, category, None).await?);
                 recorded.row.idaction_event_action =
                     Some(visits::action_id(tx, ActionType::EventAction, action, None).await?);
                 if let Some(name) = name {
-                    recorded.name = Some(visits::action_id(tx, ActionType::EventName, name, None).await?);
+                    recorded.name =
+                        Some(visits::action_id(tx, ActionType::EventName, name, None).await?);
                 }
                 recorded.row.custom_float = *value;
                 recorded.is_event = true;
                 recorded.counts_as_action = true;
             }
-            Action::Content { name, piece, target, interaction } => {
+            Action::Content {
+                name,
+                piece,
+                target,
+                interaction,
+            } => {
                 recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
                 recorded.row.idaction_content_name =
                     Some(visits::action_id(tx, ActionType::ContentName, name, None).await?);
@@ -413,8 +527,10 @@ impl Rules<'_> {
                         Some(visits::action_id(tx, ActionType::ContentTarget, target, None).await?);
                 }
                 if let Some(interaction) = interaction {
-                    recorded.row.idaction_content_interaction =
-                        Some(visits::action_id(tx, ActionType::ContentInteraction, interaction, None).await?);
+                    recorded.row.idaction_content_interaction = Some(
+                        visits::action_id(tx, ActionType::ContentInteraction, interaction, None)
+                            .await?,
+                    );
                 }
             }
         }
@@ -432,7 +548,9 @@ impl Rules<'_> {
         let normalised = url::normalise_page_url(
             page_url,
             &self.all_excluded_parameters(site),
-            site.site_search.as_ref().map(|(keywords, _)| keywords.as_slice()),
+            site.site_search
+                .as_ref()
+                .map(|(keywords, _)| keywords.as_slice()),
             site.keep_url_fragment,
         );
         let (prefix, rest) = url::split_prefix(&normalised);
@@ -483,7 +601,9 @@ impl Rules<'_> {
         time: i64,
     ) -> NewVisit {
         let _ = site;
-        let trusted_geo = |request: &Option<String>, edge: &Option<String>| request.clone().or_else(|| edge.clone());
+        let trusted_geo = |request: &Option<String>, edge: &Option<String>| {
+            request.clone().or_else(|| edge.clone())
+        };
         let returning = previous.is_some();
         let first_visit_time = previous
             .map(|p| p.visit_first_action_time - p.visitor_seconds_since_first.unwrap_or(0));
@@ -495,7 +615,8 @@ impl Rules<'_> {
             user_id: req.user_id.clone(),
             visit_first_action_time: time,
             visit_last_action_time: time,
-            visitor_returning: i64::from(returning) + i64::from(previous.is_some_and(|p| p.visit_goal_buyer != 0)),
+            visitor_returning: i64::from(returning)
+                + i64::from(previous.is_some_and(|p| p.visit_goal_buyer != 0)),
             visitor_count_visits: previous.map_or(1, |p| p.visitor_count_visits + 1),
             visitor_seconds_since_first: first_visit_time.map(|first| time - first),
             visitor_seconds_since_order: None,
@@ -531,24 +652,44 @@ impl Rules<'_> {
             location_city: trusted_geo(&req.overrides.city, &facts.city),
             location_latitude: req.overrides.latitude.or(facts.latitude),
             location_longitude: req.overrides.longitude.or(facts.longitude),
-            profilable: i64::from(req.visitor_id.is_some() || req.forced_visitor_id.is_some() || req.user_id.is_some()),
-            campaign_name: (referrer.kind == referrer::ReferrerType::Campaign).then(|| referrer.name.clone()).flatten(),
-            campaign_keyword: (referrer.kind == referrer::ReferrerType::Campaign).then(|| referrer.keyword.clone()).flatten(),
+            profilable: i64::from(
+                req.visitor_id.is_some()
+                    || req.forced_visitor_id.is_some()
+                    || req.user_id.is_some(),
+            ),
+            campaign_name: (referrer.kind == referrer::ReferrerType::Campaign)
+                .then(|| referrer.name.clone())
+                .flatten(),
+            campaign_keyword: (referrer.kind == referrer::ReferrerType::Campaign)
+                .then(|| referrer.keyword.clone())
+                .flatten(),
             custom_dimensions: dimensions.clone(),
         }
     }
 }
 
 /// What goals compare for this request's action: the URL they see and the action's kind.
-fn goal_subject(req: &TrackingRequest, is_pageview: bool) -> Option<(&str, goal::ActionKindForGoal<'_>)> {
+fn goal_subject(
+    req: &TrackingRequest,
+    is_pageview: bool,
+) -> Option<(&str, goal::ActionKindForGoal<'_>)> {
     let page_url = req.url.as_deref().unwrap_or("");
     match &req.action {
         Action::Pageview if is_pageview => Some((page_url, goal::ActionKindForGoal::Pageview)),
         Action::Outlink { url } => Some((url, goal::ActionKindForGoal::Outlink)),
         Action::Download { url } => Some((url, goal::ActionKindForGoal::Download)),
-        Action::Event { category, action, name, .. } => Some((
+        Action::Event {
+            category,
+            action,
+            name,
+            ..
+        } => Some((
             page_url,
-            goal::ActionKindForGoal::Event { category, action, name: name.as_deref() },
+            goal::ActionKindForGoal::Event {
+                category,
+                action,
+                name: name.as_deref(),
+            },
         )),
         _ => None,
     }
@@ -578,19 +719,41 @@ fn overriding_param(req: &TrackingRequest) -> Option<&'static str> {
 
 /// The plugin flags in the `config_*` column order of [`NewVisit::config_flags`].
 fn plugin_columns(p: &PluginFlags) -> [i64; 8] {
-    [p.flash, p.java, p.pdf, p.quicktime, p.realplayer, p.windows_media, p.silverlight, p.cookie].map(i64::from)
+    [
+        p.flash,
+        p.java,
+        p.pdf,
+        p.quicktime,
+        p.realplayer,
+        p.windows_media,
+        p.silverlight,
+        p.cookie,
+    ]
+    .map(i64::from)
 }
 
 /// `visitor_localtime` as `HH:MM:SS`; missing parts are 0, as Matomo stores them.
 fn local_time(t: &LocalTime) -> String {
     let part = |v: Option<u8>| v.unwrap_or(0);
-    format!("{:02}:{:02}:{:02}", part(t.hour), part(t.minute), part(t.second))
+    format!(
+        "{:02}:{:02}:{:02}",
+        part(t.hour),
+        part(t.minute),
+        part(t.second)
+    )
 }
 
 /// The `pf_*` timings in the column order of [`NewAction::timings`].
 fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
-    [p.network, p.server, p.transfer, p.dom_processing, p.dom_completion, p.on_load]
-        .map(|ms| ms.and_then(|ms| i64::try_from(ms).ok()))
+    [
+        p.network,
+        p.server,
+        p.transfer,
+        p.dom_processing,
+        p.dom_completion,
+        p.on_load,
+    ]
+    .map(|ms| ms.and_then(|ms| i64::try_from(ms).ok()))
 }
 
 fn stored_referrer(referrer: &referrer::Referrer) -> StoredReferrer {

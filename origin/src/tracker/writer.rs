@@ -57,7 +57,13 @@ impl WriterHandle {
         ip_mask_bytes: u8,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let writer = Writer { store, sites, config, fingerprint_key, ip_mask_bytes };
+        let writer = Writer {
+            store,
+            sites,
+            config,
+            fingerprint_key,
+            ip_mask_bytes,
+        };
         (Self { jobs }, tokio::spawn(writer.run(queue)))
     }
 
@@ -67,7 +73,10 @@ impl WriterHandle {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { items, reply }).await.map_err(|_| WriterError::Closed)?;
+        self.jobs
+            .send(Job { items, reply })
+            .await
+            .map_err(|_| WriterError::Closed)?;
         answer.await.map_err(|_| WriterError::Closed)?
     }
 }
@@ -96,7 +105,9 @@ impl Writer {
                     tracing::warn!(error = %err, jobs = jobs.len(), "group write failed; retrying job by job");
                     for job in jobs {
                         let result = self.write(std::slice::from_ref(&job)).await;
-                        let _ = job.reply.send(result.map(|mut all| all.remove(0)).map_err(failed));
+                        let _ = job
+                            .reply
+                            .send(result.map(|mut all| all.remove(0)).map_err(failed));
                     }
                 }
                 Err(err) => {

@@ -1,6 +1,9 @@
 //! The `edgemeter` command line, as scripts use it: ids and tokens alone on stdout.
 
-use std::{io::Write, process::{Command, Stdio}};
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
 
 use crate::{both_backends, helpers::*};
 
@@ -15,7 +18,12 @@ fn edgemeter(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, S
         .spawn()
         .expect("run edgemeter");
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     let output = child.wait_with_output().unwrap();
     (
@@ -32,23 +40,75 @@ async fn sites_users_and_tokens_are_created_from_the_command_line(backend: Backe
     assert!(ok, "{err}");
     let (ok, out, err) = edgemeter(
         &url,
-        &["site", "add", "--name", "Shop", "--url", "https://shop.example", "--url", "https://www.shop.example", "--timezone", "Europe/Paris", "--currency", "EUR"],
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--url",
+            "https://shop.example",
+            "--url",
+            "https://www.shop.example",
+            "--timezone",
+            "Europe/Paris",
+            "--currency",
+            "EUR",
+        ],
         None,
     );
     assert!(ok, "{err}");
     assert_eq!(out, "1\n");
-    let (ok, out, _) = edgemeter(&url, &["site", "add", "--name", "Blog", "--url", "https://blog.example"], None);
+    let (ok, out, _) = edgemeter(
+        &url,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Blog",
+            "--url",
+            "https://blog.example",
+        ],
+        None,
+    );
     assert!(ok);
     assert_eq!(out, "2\n");
-    let (ok, _, err) = edgemeter(&url, &["user", "add", "--login", "ops", "--password-stdin", "--super-user"], Some("s3cret\n"));
+    let (ok, _, err) = edgemeter(
+        &url,
+        &[
+            "user",
+            "add",
+            "--login",
+            "ops",
+            "--password-stdin",
+            "--super-user",
+        ],
+        Some("s3cret\n"),
+    );
     assert!(ok, "{err}");
-    let (ok, token, err) = edgemeter(&url, &["token", "create", "--login", "ops", "--description", "ci"], None);
+    let (ok, token, err) = edgemeter(
+        &url,
+        &["token", "create", "--login", "ops", "--description", "ci"],
+        None,
+    );
     assert!(ok, "{err}");
     assert_eq!(token.trim().len(), 32);
     let (ok, _, err) = edgemeter(&url, &["token", "create", "--login", "nobody"], None);
     assert!(!ok);
     assert!(err.contains("nobody"), "{err}");
-    let (ok, _, err) = edgemeter(&url, &["site", "add", "--name", "X", "--url", "https://x.example", "--timezone", "Mars/Olympus"], None);
+    let (ok, _, err) = edgemeter(
+        &url,
+        &[
+            "site",
+            "add",
+            "--name",
+            "X",
+            "--url",
+            "https://x.example",
+            "--timezone",
+            "Mars/Olympus",
+        ],
+        None,
+    );
     assert!(!ok);
     assert!(err.contains("unknown time zone"), "{err}");
 
@@ -56,8 +116,15 @@ async fn sites_users_and_tokens_are_created_from_the_command_line(backend: Backe
     let site = store.site(1).await.unwrap().unwrap();
     assert_eq!(site.timezone, "Europe/Paris");
     assert_eq!(site.currency, "EUR");
-    assert_eq!(site.urls, vec!["https://shop.example", "https://www.shop.example"]);
-    let owner = store.token_owner(&origin::auth::token_digest(token.trim())).await.unwrap().unwrap();
+    assert_eq!(
+        site.urls,
+        vec!["https://shop.example", "https://www.shop.example"]
+    );
+    let owner = store
+        .token_owner(&origin::auth::token_digest(token.trim()))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(owner.is_superuser());
     store.close().await;
 }

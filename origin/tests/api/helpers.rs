@@ -7,7 +7,7 @@ use sqlx::{Connection, Executor};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -26,21 +26,21 @@ macro_rules! both_backends {
 }
 
 /// A running origin with a fresh database, a site, a super user and their token.
-pub struct TestApp {
-    pub addr: SocketAddr,
-    pub database_url: String,
-    pub store: Store,
-    pub client: reqwest::Client,
-    pub idsite: i64,
-    pub token: String,
-    pub ingest_secret: String,
+pub(crate) struct TestApp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) database_url: String,
+    pub(crate) store: Store,
+    pub(crate) client: reqwest::Client,
+    pub(crate) idsite: i64,
+    pub(crate) token: String,
+    pub(crate) ingest_secret: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
 /// A fresh, empty database URL for the backend.
-pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+pub(crate) async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.join("edgemeter.sqlite").display()),
         Backend::Postgres => {
@@ -55,14 +55,19 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             conn.execute(format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("cannot create a test database");
-            let (base, _) = admin.rsplit_once('/').expect("a postgres URL has a database path");
+            let (base, _) = admin
+                .rsplit_once('/')
+                .expect("a postgres URL has a database path");
             format!("{base}/{name}")
         }
     }
 }
 
 /// Starts the origin on 127.0.0.1:0 with `configure` applied to the default test configuration.
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(backend, dir.path()).await;
     let ingest_secret = "test-ingest-secret-0123456789".to_owned();
@@ -86,7 +91,11 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         .await
         .expect("site");
     store
-        .add_user("admin", &origin::auth::hash_password("secret").expect("hash"), true)
+        .add_user(
+            "admin",
+            &origin::auth::hash_password("secret").expect("hash"),
+            true,
+        )
         .await
         .expect("user");
     let token = origin::auth::new_token();
@@ -94,7 +103,9 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         .add_token("admin", &origin::auth::token_digest(&token), "tests")
         .await
         .expect("token");
-    let app = App::with_store(config, store.clone()).await.expect("build app");
+    let app = App::with_store(config, store.clone())
+        .await
+        .expect("build app");
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
@@ -114,48 +125,67 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     }
 }
 
-pub async fn spawn_app(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// GET /matomo.php?QUERY.
-    pub async fn track_get(&self, query: &str) -> reqwest::Response {
-        self.client.get(self.url(&format!("/matomo.php?{query}"))).send().await.expect("request")
+    pub(crate) async fn track_get(&self, query: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/matomo.php?{query}")))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// POST /matomo.php with a body.
-    pub async fn track_post(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
-        self.client.post(self.url("/matomo.php")).body(body).send().await.expect("request")
+    pub(crate) async fn track_post(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url("/matomo.php"))
+            .body(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// A count from SQL (`SELECT COUNT(*) ...`) on the app's database.
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         self.scalar(sql).await
     }
 
     /// One integer from SQL on the app's database.
-    pub async fn scalar(&self, sql: &str) -> i64 {
+    pub(crate) async fn scalar(&self, sql: &str) -> i64 {
         on_connection(&self.database_url, sql).await
     }
 
     /// One text value from SQL on the app's database.
-    pub async fn text(&self, sql: &str) -> String {
+    pub(crate) async fn text(&self, sql: &str) -> String {
         if self.database_url.starts_with("sqlite:") {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await.expect("sqlite");
-            sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect(sql)
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .expect("sqlite");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect(sql)
         } else {
-            let mut conn = sqlx::PgConnection::connect(&self.database_url).await.expect("postgres");
-            sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect(sql)
+            let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .expect("postgres");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect(sql)
         }
     }
 
     /// Stops the server and waits for it (the writer drains, the database closes).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -168,14 +198,22 @@ impl TestApp {
 async fn on_connection(url: &str, sql: &str) -> i64 {
     if url.starts_with("sqlite:") {
         let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-        sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect(sql)
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect(sql)
     } else {
         let mut conn = sqlx::PgConnection::connect(url).await.expect("postgres");
-        sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect(sql)
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect(sql)
     }
 }
 
 /// Awaits a future with a generous timeout, so a hung server fails the test instead of CI.
-pub async fn within<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(30), future).await.expect("timed out")
+pub(crate) async fn within<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), future)
+        .await
+        .expect("timed out")
 }

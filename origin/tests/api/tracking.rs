@@ -7,21 +7,31 @@ const GIF_LEN: usize = 43;
 async fn a_get_pageview_is_stored_and_answered_with_the_gif(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app
-        .track_get(&format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2Fa&action_name=A&_id=0123456789abcdef", app.idsite))
+        .track_get(&format!(
+            "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2Fa&action_name=A&_id=0123456789abcdef",
+            app.idsite
+        ))
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/gif");
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.bytes().await.unwrap().len(), GIF_LEN);
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        1
+    );
     app.stop().await;
 }
 
 async fn send_image_0_is_answered_with_an_empty_204(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app
-        .track_get(&format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&send_image=0", app.idsite))
+        .track_get(&format!(
+            "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&send_image=0",
+            app.idsite
+        ))
         .await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
@@ -33,15 +43,28 @@ async fn a_beacon_post_with_parameters_in_the_url_and_an_empty_body_is_tracked(b
     let app = spawn_app(backend).await;
     let response = app
         .client
-        .post(app.url(&format!("/matomo.php?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2Fb&send_image=0", app.idsite)))
+        .post(app.url(&format!(
+            "/matomo.php?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2Fb&send_image=0",
+            app.idsite
+        )))
         .header("origin", "https://example.com")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(response.headers()["access-control-allow-origin"], "https://example.com");
-    assert_eq!(response.headers()["access-control-allow-credentials"], "true");
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action").await, 1);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://example.com"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        1
+    );
     app.stop().await;
 }
 
@@ -56,13 +79,19 @@ async fn a_form_post_is_tracked_and_the_query_string_wins_on_a_clash(backend: Ba
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE idsite = 1").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_visit WHERE idsite = 1")
+            .await,
+        1
+    );
     app.stop().await;
 }
 
 async fn an_unknown_site_is_a_400(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.track_get("idsite=999&rec=1&url=https%3A%2F%2Fexample.com%2F").await;
+    let response = app
+        .track_get("idsite=999&rec=1&url=https%3A%2F%2Fexample.com%2F")
+        .await;
     assert_eq!(response.status(), 400);
     assert_eq!(response.bytes().await.unwrap().len(), GIF_LEN);
     let invalid = app.track_get("idsite=abc&rec=1").await;
@@ -73,18 +102,46 @@ async fn an_unknown_site_is_a_400(backend: Backend) {
 
 async fn overrides_need_a_token_with_write_access(backend: Backend) {
     let app = spawn_app(backend).await;
-    let base = format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F", app.idsite);
-    for extra in ["cip=1.2.3.4", "country=fr", "region=75", "city=Paris", "lat=1.5", "long=2.5", "cdt=2020-01-01%2000%3A00%3A00"] {
+    let base = format!(
+        "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F",
+        app.idsite
+    );
+    for extra in [
+        "cip=1.2.3.4",
+        "country=fr",
+        "region=75",
+        "city=Paris",
+        "lat=1.5",
+        "long=2.5",
+        "cdt=2020-01-01%2000%3A00%3A00",
+    ] {
         let response = app.track_get(&format!("{base}&{extra}")).await;
-        assert_eq!(response.status(), 400, "{extra} without a token must be refused");
+        assert_eq!(
+            response.status(),
+            400,
+            "{extra} without a token must be refused"
+        );
     }
-    let wrong = app.track_get(&format!("{base}&cip=1.2.3.4&token_auth=0123456789abcdef0123456789abcdef")).await;
+    let wrong = app
+        .track_get(&format!(
+            "{base}&cip=1.2.3.4&token_auth=0123456789abcdef0123456789abcdef"
+        ))
+        .await;
     assert_eq!(wrong.status(), 400);
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 0);
-    let ok = app.track_get(&format!("{base}&cip=203.0.113.77&country=fr&token_auth={}", app.token)).await;
+    let ok = app
+        .track_get(&format!(
+            "{base}&cip=203.0.113.77&country=fr&token_auth={}",
+            app.token
+        ))
+        .await;
     assert_eq!(ok.status(), 200);
     // The IP is stored anonymised (2 bytes by default) and the country override is kept.
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE location_country = 'fr'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_visit WHERE location_country = 'fr'")
+            .await,
+        1
+    );
     let ip = match backend {
         Backend::Sqlite => "SELECT lower(hex(location_ip)) FROM log_visit",
         Backend::Postgres => "SELECT encode(location_ip, 'hex') FROM log_visit",
@@ -96,11 +153,37 @@ async fn overrides_need_a_token_with_write_access(backend: Backend) {
 async fn a_recent_custom_time_needs_no_token_but_an_old_one_does(backend: Backend) {
     let app = spawn_app(backend).await;
     let now = chrono::Utc::now().timestamp();
-    let base = format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F", app.idsite);
-    assert_eq!(app.track_get(&format!("{base}&cdt={}", now - 3600)).await.status(), 200);
-    assert_eq!(app.track_get(&format!("{base}&cdt={}", now - 3 * 86400)).await.status(), 400);
-    assert_eq!(app.track_get(&format!("{base}&cdt={}&token_auth={}", now - 3 * 86400, app.token)).await.status(), 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action").await, 2);
+    let base = format!(
+        "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F",
+        app.idsite
+    );
+    assert_eq!(
+        app.track_get(&format!("{base}&cdt={}", now - 3600))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.track_get(&format!("{base}&cdt={}", now - 3 * 86400))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.track_get(&format!(
+            "{base}&cdt={}&token_auth={}",
+            now - 3 * 86400,
+            app.token
+        ))
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        2
+    );
     app.stop().await;
 }
 
@@ -124,16 +207,28 @@ async fn bulk_requests_count_tracked_and_invalid_and_keep_the_good_ones(backend:
     assert_eq!(answer["tracked"], 2);
     assert_eq!(answer["invalid"], 3);
     assert_eq!(answer["invalid_indices"], serde_json::json!([1, 3, 4]));
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        2
+    );
     app.stop().await;
 }
 
-async fn bulk_answers_hide_invalid_indices_from_non_super_users_and_honour_send_image_0(backend: Backend) {
+async fn bulk_answers_hide_invalid_indices_from_non_super_users_and_honour_send_image_0(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await;
-    let request = format!("?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F", app.idsite);
+    let request = format!(
+        "?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F",
+        app.idsite
+    );
     let body = serde_json::json!({"requests": [request, "?idsite=999&rec=1"]});
     let answer: serde_json::Value = app.track_post(body.to_string()).await.json().await.unwrap();
-    assert_eq!(answer, serde_json::json!({"status": "success", "tracked": 1, "invalid": 1}));
+    assert_eq!(
+        answer,
+        serde_json::json!({"status": "success", "tracked": 1, "invalid": 1})
+    );
     let silent = serde_json::json!({"requests": [request], "send_image": 0});
     assert_eq!(app.track_post(silent.to_string()).await.status(), 204);
     app.stop().await;
@@ -146,8 +241,19 @@ async fn a_bulk_body_that_is_not_json_is_a_400_with_a_message(backend: Backend) 
     let answer: serde_json::Value = response.json().await.unwrap();
     assert_eq!(answer["status"], "error");
     assert!(answer["message"].as_str().unwrap().len() > 10);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("edgemeter_bulk_invalid_json_total 1\n"), "{metrics}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("edgemeter_bulk_invalid_json_total 1\n"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
@@ -155,14 +261,21 @@ async fn an_oversized_body_is_a_413_with_a_message(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.max_body_bytes = 1000).await;
     let response = app.track_post(vec![b'a'; 5000]).await;
     assert_eq!(response.status(), 413);
-    assert!(response.text().await.unwrap().contains("larger than 1000 bytes"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("larger than 1000 bytes"));
     app.stop().await;
 }
 
 async fn invalid_utf8_never_breaks_the_endpoint(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app
-        .track_get(&format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F%FF%FE&action_name=%C3%28", app.idsite))
+        .track_get(&format!(
+            "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F%FF%FE&action_name=%C3%28",
+            app.idsite
+        ))
         .await;
     assert_eq!(response.status(), 200);
     let bulk = app.track_post(b"{\"requests\": [\"\xff\"]}".to_vec()).await;
@@ -175,7 +288,11 @@ async fn requests_without_parameters_get_matomos_page(backend: Backend) {
     let app = spawn_app(backend).await;
     let get = app.client.get(app.url("/matomo.php")).send().await.unwrap();
     assert_eq!(get.status(), 200);
-    assert!(get.text().await.unwrap().starts_with("This resource is part of Matomo."));
+    assert!(get
+        .text()
+        .await
+        .unwrap()
+        .starts_with("This resource is part of Matomo."));
     let post = app.client.post(app.url("/piwik.php")).send().await.unwrap();
     assert_eq!(post.status(), 400);
     app.stop().await;
@@ -191,7 +308,10 @@ async fn the_preflight_is_answered_without_tracking(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(response.headers()["access-control-allow-methods"], "GET, POST");
+    assert_eq!(
+        response.headers()["access-control-allow-methods"],
+        "GET, POST"
+    );
     assert_eq!(response.headers()["access-control-allow-headers"], "*");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     app.stop().await;
@@ -201,14 +321,25 @@ async fn excluded_requests_are_answered_like_tracked_ones(backend: Backend) {
     let app = spawn_app(backend).await;
     let bot = app
         .client
-        .get(app.url(&format!("/matomo.php?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F", app.idsite)))
-        .header("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+        .get(app.url(&format!(
+            "/matomo.php?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F",
+            app.idsite
+        )))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(bot.status(), 200);
     assert_eq!(bot.bytes().await.unwrap().len(), GIF_LEN);
-    let no_rec = app.track_get(&format!("idsite={}&url=https%3A%2F%2Fexample.com%2F", app.idsite)).await;
+    let no_rec = app
+        .track_get(&format!(
+            "idsite={}&url=https%3A%2F%2Fexample.com%2F",
+            app.idsite
+        ))
+        .await;
     assert_eq!(no_rec.status(), 200);
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 0);
     app.stop().await;
@@ -216,7 +347,12 @@ async fn excluded_requests_are_answered_like_tracked_ones(backend: Backend) {
 
 async fn switching_recording_off_answers_503_and_stores_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.tracker.record_statistics = false).await;
-    let response = app.track_get(&format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F", app.idsite)).await;
+    let response = app
+        .track_get(&format!(
+            "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F",
+            app.idsite
+        ))
+        .await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.bytes().await.unwrap().len(), GIF_LEN);
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 0);

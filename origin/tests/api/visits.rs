@@ -10,33 +10,68 @@ impl TestApp {
     async fn track_at(&self, requests: &[(i64, &str)]) {
         let requests: Vec<String> = requests
             .iter()
-            .map(|(offset, extra)| format!("?idsite={}&rec=1&cdt={}&{extra}", self.idsite, T0 + offset))
+            .map(|(offset, extra)| {
+                format!("?idsite={}&rec=1&cdt={}&{extra}", self.idsite, T0 + offset)
+            })
             .collect();
         let body = serde_json::json!({"requests": requests, "token_auth": self.token});
-        let answer: serde_json::Value = within(self.track_post(body.to_string())).await.json().await.unwrap();
+        let answer: serde_json::Value = within(self.track_post(body.to_string()))
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_eq!(answer["invalid"], 0, "{answer}");
     }
 }
 
-const VISITOR: &str = "_id=0123456789abcdef&ua=Mozilla%2F5.0%20(X11%3B%20Linux%20x86_64)%20Firefox%2F125.0";
+const VISITOR: &str =
+    "_id=0123456789abcdef&ua=Mozilla%2F5.0%20(X11%3B%20Linux%20x86_64)%20Firefox%2F125.0";
 
 async fn pageviews_within_30_minutes_make_one_visit(backend: Backend) {
     let app = spawn_app(backend).await;
     app.track_at(&[
-        (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&action_name=A")),
-        (600, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&action_name=B")),
-        (1200, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fc&action_name=C")),
+        (
+            0,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&action_name=A"),
+        ),
+        (
+            600,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&action_name=B"),
+        ),
+        (
+            1200,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fc&action_name=C"),
+        ),
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
-    assert_eq!(app.scalar("SELECT visit_total_actions FROM log_visit").await, 3);
-    assert_eq!(app.scalar("SELECT visit_total_time FROM log_visit").await, 1201);
-    assert_eq!(app.scalar("SELECT visit_last_action_time FROM log_visit").await, T0 + 1200);
+    assert_eq!(
+        app.scalar("SELECT visit_total_actions FROM log_visit")
+            .await,
+        3
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_total_time FROM log_visit").await,
+        1201
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_last_action_time FROM log_visit")
+            .await,
+        T0 + 1200
+    );
     // Entry is the first page, exit the last; time spent is recorded on the previous action.
     assert_eq!(app.text("SELECT a.name FROM log_visit v JOIN log_action a ON a.idaction = v.visit_entry_idaction_url").await, "example.com/a");
     assert_eq!(app.text("SELECT a.name FROM log_visit v JOIN log_action a ON a.idaction = v.visit_exit_idaction_url").await, "example.com/c");
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE time_spent_ref_action = 600").await, 2);
-    assert_eq!(app.scalar("SELECT MAX(pageview_position) FROM log_link_visit_action").await, 3);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE time_spent_ref_action = 600")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.scalar("SELECT MAX(pageview_position) FROM log_link_visit_action")
+            .await,
+        3
+    );
     app.stop().await;
 }
 
@@ -44,13 +79,28 @@ async fn thirty_minutes_of_inactivity_start_a_returning_visit(backend: Backend) 
     let app = spawn_app(backend).await;
     app.track_at(&[
         (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (1801 + 60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb")),
+        (
+            1801 + 60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb"),
+        ),
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
-    assert_eq!(app.scalar("SELECT MAX(visitor_count_visits) FROM log_visit").await, 2);
-    assert_eq!(app.scalar("SELECT MAX(visitor_returning) FROM log_visit").await, 1);
-    assert_eq!(app.scalar("SELECT MAX(visitor_seconds_since_last) FROM log_visit").await, 1861);
+    assert_eq!(
+        app.scalar("SELECT MAX(visitor_count_visits) FROM log_visit")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.scalar("SELECT MAX(visitor_returning) FROM log_visit")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT MAX(visitor_seconds_since_last) FROM log_visit")
+            .await,
+        1861
+    );
     app.stop().await;
 }
 
@@ -58,8 +108,14 @@ async fn midnight_in_the_site_time_zone_starts_a_new_visit(backend: Backend) {
     let app = spawn_app(backend).await;
     // T0 is 10:00 UTC; 13:50 and 14:10 later straddle midnight UTC, 20 minutes apart.
     app.track_at(&[
-        (13 * 3600 + 50 * 60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (14 * 3600 + 10 * 60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb")),
+        (
+            13 * 3600 + 50 * 60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa"),
+        ),
+        (
+            14 * 3600 + 10 * 60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb"),
+        ),
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
@@ -70,7 +126,10 @@ async fn new_visit_1_forces_a_new_visit(backend: Backend) {
     let app = spawn_app(backend).await;
     app.track_at(&[
         (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&new_visit=1")),
+        (
+            60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&new_visit=1"),
+        ),
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
@@ -81,13 +140,23 @@ async fn a_new_campaign_starts_a_new_visit_but_updates_a_direct_entry(backend: B
     let app = spawn_app(backend).await;
     app.track_at(&[
         (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb%3Fpk_campaign%3Dautumn")),
-        (120, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fc%3Fpk_campaign%3Dwinter")),
+        (
+            60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb%3Fpk_campaign%3Dautumn"),
+        ),
+        (
+            120,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fc%3Fpk_campaign%3Dwinter"),
+        ),
     ])
     .await;
     // The direct visit took the first campaign; the second campaign started a new visit.
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE referer_type = 6").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_visit WHERE referer_type = 6")
+            .await,
+        2
+    );
     app.stop().await;
 }
 
@@ -95,14 +164,32 @@ async fn a_ping_only_extends_the_visit_length(backend: Backend) {
     let app = spawn_app(backend).await;
     app.track_at(&[
         (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (300, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&ping=1")),
+        (
+            300,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&ping=1"),
+        ),
     ])
     .await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action").await, 1);
-    assert_eq!(app.scalar("SELECT visit_total_time FROM log_visit").await, 301);
-    assert_eq!(app.scalar("SELECT visit_last_action_time FROM log_visit").await, T0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_total_time FROM log_visit").await,
+        301
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_last_action_time FROM log_visit")
+            .await,
+        T0
+    );
     // A ping long after the visit ended creates nothing.
-    app.track_at(&[(7200, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&ping=1"))]).await;
+    app.track_at(&[(
+        7200,
+        &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&ping=1"),
+    )])
+    .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
     app.stop().await;
 }
@@ -115,7 +202,11 @@ async fn a_late_request_never_moves_the_last_action_time_backwards(backend: Back
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
-    assert_eq!(app.scalar("SELECT visit_last_action_time FROM log_visit").await, T0 + 600);
+    assert_eq!(
+        app.scalar("SELECT visit_last_action_time FROM log_visit")
+            .await,
+        T0 + 600
+    );
     app.stop().await;
 }
 
@@ -123,11 +214,17 @@ async fn a_user_id_login_keeps_the_visit_and_becomes_the_visitor_id(backend: Bac
     let app = spawn_app(backend).await;
     app.track_at(&[
         (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&uid=user%40example.com")),
+        (
+            60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&uid=user%40example.com"),
+        ),
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
-    assert_eq!(app.text("SELECT user_id FROM log_visit").await, "user@example.com");
+    assert_eq!(
+        app.text("SELECT user_id FROM log_visit").await,
+        "user@example.com"
+    );
     let id = match backend {
         Backend::Sqlite => "SELECT lower(hex(idvisitor)) FROM log_visit",
         Backend::Postgres => "SELECT encode(idvisitor, 'hex') FROM log_visit",
@@ -151,14 +248,41 @@ async fn action_types_are_recorded_as_matomo_does(backend: Backend) {
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
     // Content impressions are stored but are not actions of the visit.
-    assert_eq!(app.scalar("SELECT visit_total_actions FROM log_visit").await, 6);
-    assert_eq!(app.scalar("SELECT visit_total_searches FROM log_visit").await, 2);
-    assert_eq!(app.scalar("SELECT visit_total_events FROM log_visit").await, 1);
-    for (kind, name) in [(1, "example.com/"), (2, "https://other.org/x"), (3, "https://example.com/f.pdf"), (8, "shoes"), (8, "boots"), (10, "Video"), (11, "Play"), (12, "Intro"), (13, "Banner"), (14, "img")] {
-        let sql = format!("SELECT COUNT(*) FROM log_action WHERE type = {kind} AND name = '{name}'");
+    assert_eq!(
+        app.scalar("SELECT visit_total_actions FROM log_visit")
+            .await,
+        6
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_total_searches FROM log_visit")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_total_events FROM log_visit").await,
+        1
+    );
+    for (kind, name) in [
+        (1, "example.com/"),
+        (2, "https://other.org/x"),
+        (3, "https://example.com/f.pdf"),
+        (8, "shoes"),
+        (8, "boots"),
+        (10, "Video"),
+        (11, "Play"),
+        (12, "Intro"),
+        (13, "Banner"),
+        (14, "img"),
+    ] {
+        let sql =
+            format!("SELECT COUNT(*) FROM log_action WHERE type = {kind} AND name = '{name}'");
         assert_eq!(app.count(&sql).await, 1, "{sql}");
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE custom_float = 1.5").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE custom_float = 1.5")
+            .await,
+        1
+    );
     app.stop().await;
 }
 
@@ -174,44 +298,109 @@ async fn url_goals_convert_once_and_manual_goals_carry_revenue(backend: Backend)
         allow_multiple,
         ..Default::default()
     };
-    assert_eq!(app.store.add_goal(&goal("Thanks", "url", false)).await.unwrap(), 1);
-    assert_eq!(app.store.add_goal(&goal("Manual", "manually", true)).await.unwrap(), 2);
+    assert_eq!(
+        app.store
+            .add_goal(&goal("Thanks", "url", false))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.store
+            .add_goal(&goal("Manual", "manually", true))
+            .await
+            .unwrap(),
+        2
+    );
     app.track_at(&[
-        (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fthanks")),
-        (10, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fthanks%3Fagain")),
-        (20, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F&idgoal=2&revenue=4.5")),
-        (30, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F&idgoal=2")),
+        (
+            0,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fthanks"),
+        ),
+        (
+            10,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fthanks%3Fagain"),
+        ),
+        (
+            20,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F&idgoal=2&revenue=4.5"),
+        ),
+        (
+            30,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F&idgoal=2"),
+        ),
     ])
     .await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_conversion WHERE idgoal = 1").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_conversion WHERE idgoal = 2").await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_conversion WHERE idgoal = 2 AND revenue = 4.5").await, 1);
-    assert_eq!(app.scalar("SELECT visit_goal_converted FROM log_visit").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_conversion WHERE idgoal = 1")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_conversion WHERE idgoal = 2")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_conversion WHERE idgoal = 2 AND revenue = 4.5")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_goal_converted FROM log_visit")
+            .await,
+        1
+    );
     // Manual goal requests record no action.
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_link_visit_action").await, 2);
-    let unknown = app.track_get(&format!("idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&idgoal=9", app.idsite)).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        2
+    );
+    let unknown = app
+        .track_get(&format!(
+            "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&idgoal=9",
+            app.idsite
+        ))
+        .await;
     assert_eq!(unknown.status(), 400);
     app.stop().await;
 }
 
 async fn a_request_for_a_past_day_invalidates_its_archive(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.track_at(&[(0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F"))]).await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM archive_invalidation WHERE date = '2026-09-01'").await, 1);
+    app.track_at(&[(0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F"))])
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM archive_invalidation WHERE date = '2026-09-01'")
+            .await,
+        1
+    );
     app.stop().await;
 }
 
 async fn visitors_without_an_id_are_recognised_by_their_fingerprint(backend: Backend) {
     let app = spawn_app(backend).await;
-    let anonymous = "ua=Mozilla%2F5.0%20(X11%3B%20Linux%20x86_64)%20Firefox%2F125.0&cip=198.51.100.7&lang=fr";
+    let anonymous =
+        "ua=Mozilla%2F5.0%20(X11%3B%20Linux%20x86_64)%20Firefox%2F125.0&cip=198.51.100.7&lang=fr";
     app.track_at(&[
         (0, &format!("{anonymous}&url=https%3A%2F%2Fexample.com%2Fa")),
-        (60, &format!("{anonymous}&url=https%3A%2F%2Fexample.com%2Fb")),
-        (120, "ua=Other&cip=198.51.100.8&url=https%3A%2F%2Fexample.com%2Fc"),
+        (
+            60,
+            &format!("{anonymous}&url=https%3A%2F%2Fexample.com%2Fb"),
+        ),
+        (
+            120,
+            "ua=Other&cip=198.51.100.8&url=https%3A%2F%2Fexample.com%2Fc",
+        ),
     ])
     .await;
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE profilable = 0").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_visit WHERE profilable = 0")
+            .await,
+        2
+    );
     app.stop().await;
 }
 
