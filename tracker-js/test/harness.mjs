@@ -67,7 +67,7 @@ export async function startServer({ trackerBase, stockPath } = {}) {
       const base = trackerBase || `//${req.headers.host}/`;
       const html = (await readFile(file, 'utf8'))
         .replaceAll('{{TRACKER_BASE}}', base)
-        .replaceAll('{{SCRIPT_SRC}}', u.searchParams.get('stock') ? '/stock/matomo.js' : '/matomo.js');
+        .replaceAll('{{SCRIPT_SRC}}', u.searchParams.get('stock') === '1' ? '/stock/matomo.js' : '/matomo.js');
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', ...(FIXTURE_HEADERS[m[1]] || {}) });
       res.end(html);
       return;
