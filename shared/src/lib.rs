@@ -8,12 +8,14 @@
 //! - [`batch`]: the signed, versioned edge-to-origin wire format.
 //! - [`ip`]: Matomo's IP anonymisation masks.
 //! - [`fingerprint`]: the daily-salted visit fingerprint computed identically by edge and origin.
+//! - [`tracker_script`]: the browser tracker both serve, with its caching headers.
 
 pub mod batch;
 pub mod fingerprint;
 pub mod ip;
 pub mod params;
 pub mod request;
+pub mod tracker_script;
 
 #[cfg(test)]
 mod nasty_inputs;

@@ -2,11 +2,13 @@
 //!
 //! - `tracking`: Matomo's tracking endpoint `/matomo.php` and `/piwik.php` (direct clients);
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
+//! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
 //! - `health`: `/healthz` and Prometheus `/metrics`.
 
 mod answer;
 mod health;
 mod ingest;
+mod tracker_script;
 mod tracking;
 
 use std::{sync::Arc, time::Duration};
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tracking::router())
         .merge(ingest::router())
+        .merge(tracker_script::router())
         .merge(health::router())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -377,3 +377,36 @@ both_backends!(
     excluded_requests_are_answered_like_tracked_ones,
     switching_recording_off_answers_503_and_stores_nothing,
 );
+
+mod script {
+    use crate::helpers::*;
+
+    #[tokio::test]
+    async fn the_tracker_script_is_served_with_an_etag_and_revalidates() {
+        let app = spawn_app(Backend::Sqlite).await;
+        for path in ["/matomo.js", "/piwik.js"] {
+            let response = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/javascript; charset=utf-8"
+            );
+            assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+            let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+            assert_eq!(
+                response.text().await.unwrap(),
+                shared::tracker_script::SOURCE
+            );
+            let again = app
+                .client
+                .get(app.url(path))
+                .header("if-none-match", &etag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), 304);
+            assert!(again.bytes().await.unwrap().is_empty());
+        }
+        app.stop().await;
+    }
+}
