@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::wire::batch::{EdgeFacts, EdgeRequest, RequestId};
+use crate::wire::batch::{EdgeFacts, EdgeRequest};
 use shared::params::{self, Incoming, Params};
 
 use crate::config::{CorsOrigins, EdgeConfig};
@@ -302,7 +302,7 @@ fn accept(params: Params, config: &EdgeConfig, enrich: &mut Enrichment<'_>) -> O
         dnt: v.dnt,
     };
     Some(EdgeRequest {
-        id: RequestId((enrich.new_id)()),
+        id: (enrich.new_id)(),
         received_at_ms: enrich.now_ms,
         query: params.to_query_string(),
         facts,

@@ -1,11 +1,11 @@
 //! The two places where the edge leans on `shared`'s tracking rules: is a request valid (and for
 //! which site), and the visitor's daily fingerprint. Kept apart so the beacon logic reads plainly.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use shared::params::Params;
 
 use crate::beacon::Visitor;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// The request's site id when `shared` accepts the request as a tracking request (Matomo's
 /// validation: a positive existing-looking `idsite`, well-formed `cid`, ...); `None` is a 400.
@@ -16,15 +16,15 @@ pub(crate) fn site_id(params: &Params) -> Option<u32> {
 
 /// The visitor's fingerprint over the full IP, user agent, `Accept-Language` and the plugin flags,
 /// keyed with the fingerprint key and the UTC day, so it changes every day and cannot be
-/// recomputed without the key.
+/// recomputed without the key. Without a client IP (only possible outside Cloudflare) the
+/// unspecified address stands in, so the other traits still count.
 pub(crate) fn fingerprint(key: &[u8], now_ms: i64, visitor: &Visitor, params: &Params) -> [u8; 8] {
-    let day = now_ms.div_euclid(DAY_MS);
-    crate::wire::fingerprint::fingerprint(
+    crate::wire::fingerprint::fingerprint_request(
         key,
-        day,
-        visitor.ip,
-        visitor.user_agent.as_deref().unwrap_or_default(),
-        visitor.accept_language.as_deref().unwrap_or_default(),
-        &shared::request::PluginFlags::from_params(params),
+        now_ms.div_euclid(1000),
+        visitor.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        visitor.user_agent.as_deref(),
+        visitor.accept_language.as_deref(),
+        params,
     )
 }

@@ -8,8 +8,7 @@ pub mod batch {
     use super::*;
     pub const SIGNATURE_HEADER: &str = "x-edgemeter-signature";
     pub const TIMESTAMP_HEADER: &str = "x-edgemeter-timestamp";
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct RequestId(pub [u8; 16]);
+    pub type RequestId = [u8; 16];
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct EdgeFacts {
         pub ip: Option<IpAddr>,
@@ -39,7 +38,7 @@ pub mod batch {
             .items
             .iter()
             .map(|r| {
-                serde_json::json!({"id": r.id.0.to_vec(), "t": r.received_at_ms, "q": r.query,
+                serde_json::json!({"id": r.id.to_vec(), "t": r.received_at_ms, "q": r.query,
                 "ip": r.facts.ip.map(|i| i.to_string()), "fp": r.facts.fingerprint.to_vec()})
             })
             .collect();
@@ -63,7 +62,7 @@ pub mod batch {
                     id[k] = b.as_u64().unwrap_or_default() as u8;
                 }
                 EdgeRequest {
-                    id: RequestId(id),
+                    id,
                     received_at_ms: i["t"].as_i64().unwrap_or_default(),
                     query: i["q"].as_str().unwrap_or_default().to_owned(),
                     facts: EdgeFacts {
@@ -82,15 +81,17 @@ pub mod batch {
 
 pub mod fingerprint {
     use super::*;
-    pub fn fingerprint(
+    pub fn fingerprint_request(
         key: &[u8],
-        day: i64,
-        ip: Option<IpAddr>,
-        ua: &str,
-        lang: &str,
-        flags: &shared::request::PluginFlags,
+        received_at_unix: i64,
+        ip: IpAddr,
+        ua: Option<&str>,
+        lang: Option<&str>,
+        params: &shared::params::Params,
     ) -> [u8; 8] {
-        let text = format!("{key:?}{day}{ip:?}{ua}{lang}{}", flags.digits());
+        let day = received_at_unix.div_euclid(86_400);
+        let flags = shared::request::PluginFlags::from_params(params).digits();
+        let text = format!("{key:?}{day}{ip:?}{ua:?}{lang:?}{flags}");
         let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         });
