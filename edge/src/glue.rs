@@ -354,11 +354,8 @@ extern "C" {
 /// The queue consumer, exported by hand instead of `#[event(queue)]`: that macro panics when the
 /// handler returns an error and hides each message's `attempts`, which the backoff needs.
 #[wasm_bindgen(js_name = queue, wasm_bindgen_futures = worker::wasm_bindgen_futures)]
-pub(crate) async fn queue_handler(
-    batch: JsValue,
-    env: Env,
-    _ctx: JsValue,
-) -> Result<JsValue, JsValue> {
+#[allow(unreachable_pub)] // wasm-bindgen exports only `pub` functions
+pub async fn queue_handler(batch: JsValue, env: Env, _ctx: JsValue) -> Result<JsValue, JsValue> {
     consume(batch.unchecked_into::<QueueBatch>(), env).await;
     Ok(JsValue::UNDEFINED)
 }
