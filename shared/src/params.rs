@@ -230,6 +230,9 @@ pub enum ParseError {
 /// Reads one HTTP request to the tracking endpoint with Matomo's rules.
 ///
 /// `url_query` is the request URL's query (with or without the leading `?`); `body` the raw body.
+/// A non-bulk body is read as form-urlencoded whatever its content type: PHP would ignore a
+/// `text/plain` body, but reading it lets beacons sent with that CORS-safelisted type work too,
+/// and a body that is not form data yields at worst a few meaningless parameter names.
 pub fn parse_incoming(url_query: &str, body: &[u8]) -> Result<Incoming, ParseError> {
     if is_bulk(body) {
         return parse_bulk(body).map(Incoming::Bulk);
@@ -248,7 +251,14 @@ fn is_bulk(body: &[u8]) -> bool {
 }
 
 fn parse_bulk(body: &[u8]) -> Result<BulkRequest, ParseError> {
-    let document: Value = serde_json::from_slice(body).map_err(|err| {
+    // Matomo strips every CR and LF before decoding (`Common::sanitizeLineBreaks`), which also
+    // makes a raw line break inside a JSON string acceptable.
+    let body: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\n' && b != b'\r')
+        .collect();
+    let document: Value = serde_json::from_slice(&body).map_err(|err| {
         ParseError::InvalidBulkJson(format!(
             "the body contains \"requests\" so it is read as bulk JSON, but it is not valid JSON ({err}); send {{\"requests\": [\"?idsite=1&rec=1...\"]}}"
         ))
@@ -264,13 +274,17 @@ fn parse_bulk(body: &[u8]) -> Result<BulkRequest, ParseError> {
                 .to_owned(),
         ));
     };
-    let token_auth = root
-        .get("token_auth")
-        .and_then(scalar_to_string)
-        .filter(|t| !t.is_empty());
+    // `getRequestVar(..., 'string')` accepts strings and numbers only; anything else is the
+    // default (no token; send the image).
+    let token_auth = match root.get("token_auth") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
     let send_image = match root.get("send_image") {
-        None | Some(Value::Null) => true,
-        Some(value) => !matches!(scalar_to_string(value).as_deref(), Some("0" | "")),
+        Some(Value::String(s)) => !(s.is_empty() || s == "0"),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        _ => true,
     };
     let requests = elements
         .iter()
@@ -519,6 +533,25 @@ mod tests {
     fn send_image_as_the_string_zero_means_no_image() {
         assert!(!bulk(r#"{"requests":[],"send_image":"0"}"#).send_image);
         assert!(bulk(r#"{"requests":[],"send_image":1}"#).send_image);
+    }
+
+    #[test]
+    fn send_image_follows_phps_falsy_strings_and_numbers_only() {
+        assert!(!bulk(r#"{"requests":[],"send_image":""}"#).send_image);
+        assert!(!bulk(r#"{"requests":[],"send_image":0.0}"#).send_image);
+        assert!(
+            bulk(r#"{"requests":[],"send_image":false}"#).send_image,
+            "a bool is not a string: default"
+        );
+        assert!(bulk(r#"{"requests":[],"send_image":null}"#).send_image);
+    }
+
+    #[test]
+    fn line_breaks_in_a_bulk_body_are_stripped_like_matomo() {
+        let b = bulk("{\"requests\":[\"?idsite=1&action_name=a\nb\"],\r\n\"token_auth\":true}");
+        let p = b.requests[0].as_ref().expect("element");
+        assert_eq!(p.get("action_name"), Some("ab"));
+        assert_eq!(b.token_auth, None, "a boolean token_auth is ignored");
     }
 
     #[test]

@@ -756,7 +756,7 @@ pub fn php_int(raw: &str) -> Option<i64> {
     }
     let v = php_float(s)?;
     // 2^63 is exactly representable; anything at or beyond it does not fit.
-    (v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18)
+    (v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v))
         .then_some(v as i64)
 }
 
