@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::wire::batch::{EdgeFacts, EdgeRequest};
+use shared::batch::{EdgeFacts, EdgeRequest};
 use shared::params::{self, Incoming, Params};
 
 use crate::config::{CorsOrigins, EdgeConfig};

@@ -1,7 +1,7 @@
 //! Delivery to the origin, the pure part: what to do with a queue batch given the origin's answer,
 //! how long to wait before a retry, and the signed body and headers of a batch.
 
-use crate::wire::batch::{self, Batch, EdgeRequest};
+use shared::batch::{self, Batch, EdgeRequest};
 
 /// First retry delay, in seconds; it doubles with every attempt.
 pub const BACKOFF_BASE_SECONDS: u32 = 2;

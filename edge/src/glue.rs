@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::wire::batch::{self, EdgeRequest};
+use shared::batch::{self, EdgeRequest};
 use serde_json::Value;
 use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{self, prelude::*, JsCast, JsValue};

@@ -12,7 +12,6 @@ pub mod delivery;
 pub mod log;
 pub mod script;
 mod validate;
-pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

@@ -19,7 +19,7 @@ pub(crate) fn site_id(params: &Params) -> Option<u32> {
 /// recomputed without the key. Without a client IP (only possible outside Cloudflare) the
 /// unspecified address stands in, so the other traits still count.
 pub(crate) fn fingerprint(key: &[u8], now_ms: i64, visitor: &Visitor, params: &Params) -> [u8; 8] {
-    crate::wire::fingerprint::fingerprint_request(
+    shared::fingerprint::fingerprint_request(
         key,
         now_ms.div_euclid(1000),
         visitor.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
