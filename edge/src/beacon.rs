@@ -4,21 +4,13 @@
 //! MATOMO.md 1.1-1.2 (GIF, 204, bulk JSON, 400, the "nothing tracked" page, CORS, preflight),
 //! and the enrichment of each tracking request with what only the edge knows.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
+use shared::answer::Answer;
 use shared::batch::{EdgeFacts, EdgeRequest};
 use shared::params::{self, Incoming, Params};
 
 use crate::config::{CorsOrigins, EdgeConfig};
-
-/// Matomo's 1x1 transparent GIF, exactly 43 bytes (`core/Tracker/Response.php`).
-pub const GIF: &[u8; 43] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\
-\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
-
-/// The page Matomo prints when nothing was tracked (`core/Tracker/Response.php::outputResponse`,
-/// text asserted in `tests/PHPUnit/System/TrackerResponseTest.php`).
-pub const NOTHING_TRACKED: &str = "This resource is part of Matomo. Keep full control of your data with the leading free and open source <a href='https://matomo.org' target='_blank' rel='noopener noreferrer nofollow'>web analytics & conversion optimisation platform</a>.<br>\nThis file is the endpoint for the Matomo tracking API. If you want to access the Matomo UI or use the Reporting API, please use <a href='index.php'>index.php</a> instead.\n";
 
 /// The HTTP methods the edge tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,50 +80,6 @@ pub fn split_url(url: &str) -> (&str, &str) {
     }
 }
 
-/// An HTTP answer, independent of the runtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// The status code.
-    pub status: u16,
-    /// Headers, in order.
-    pub headers: Vec<(&'static str, String)>,
-    /// The body (empty for 204).
-    pub body: Cow<'static, [u8]>,
-}
-
-impl Answer {
-    fn new(status: u16, content_type: Option<&str>, body: Cow<'static, [u8]>) -> Answer {
-        let mut headers = Vec::with_capacity(6);
-        if let Some(ct) = content_type {
-            headers.push(("Content-Type", ct.to_owned()));
-        }
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// Matomo's answer to a tracked (or silently excluded) request: the GIF, or 204 without one.
-    fn image(status: u16, send_image: bool) -> Answer {
-        if send_image {
-            Answer::new(status, Some("image/gif"), Cow::Borrowed(GIF))
-        } else if status == 200 {
-            Answer::new(204, None, Cow::Borrowed(b""))
-        } else {
-            Answer::new(status, None, Cow::Borrowed(b""))
-        }
-    }
-
-    /// The value of a header, for tests and the glue.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// The request as the tracking endpoint sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Beacon<'a> {
@@ -193,7 +141,7 @@ pub struct Enrichment<'a> {
 pub fn handle(beacon: &Beacon<'_>, config: &EdgeConfig, enrich: Enrichment<'_>) -> Outcome {
     if beacon.method == Method::Options && beacon.preflight {
         return Outcome {
-            answer: preflight(),
+            answer: Answer::preflight(),
             requests: Vec::new(),
         };
     }
@@ -203,51 +151,32 @@ pub fn handle(beacon: &Beacon<'_>, config: &EdgeConfig, enrich: Enrichment<'_>) 
     } else {
         b""
     };
-    let (mut answer, requests) = match params::parse_incoming(beacon.query, body) {
+    let (answer, requests) = match params::parse_incoming(beacon.query, body) {
         Ok(Incoming::Single(params)) => single(params, beacon.method, config, enrich),
         Ok(Incoming::Bulk(bulk)) => {
             let mut requests = Vec::new();
-            let mut tracked = 0usize;
-            let mut invalid = 0usize;
+            let mut invalid_indices = Vec::new();
             let mut enrich = enrich;
-            for element in bulk.requests {
+            for (index, element) in bulk.requests.into_iter().enumerate() {
                 match element {
                     Ok(params) => match accept(params, config, &mut enrich) {
-                        Some(request) => {
-                            tracked += 1;
-                            requests.push(request);
-                        }
-                        None => invalid += 1,
+                        Some(request) => requests.push(request),
+                        None => invalid_indices.push(index),
                     },
-                    // Matomo skips a URL without a query without counting it.
-                    Err(params::ElementError::EmptyQuery { .. }) => {}
-                    Err(_) => invalid += 1,
+                    Err(_) => invalid_indices.push(index),
                 }
             }
-            let answer = if bulk.send_image {
-                let json =
-                    format!(r#"{{"status":"success","tracked":{tracked},"invalid":{invalid}}}"#);
-                Answer::new(200, Some("application/json"), Cow::Owned(json.into_bytes()))
-            } else {
-                Answer::new(204, None, Cow::Borrowed(b""))
-            };
+            // The edge cannot check a token: like Matomo for a non-super user, it does not
+            // list the invalid positions.
+            let answer = Answer::bulk(requests.len(), &invalid_indices, false, bulk.send_image);
             (answer, requests)
         }
-        Err(_) => {
-            // Matomo answers an unreadable bulk body with its bulk error shape.
-            let json = r#"{"status":"error","tracked":0,"invalid":0}"#;
-            (
-                Answer::new(
-                    400,
-                    Some("application/json"),
-                    Cow::Borrowed(json.as_bytes()),
-                ),
-                Vec::new(),
-            )
-        }
+        Err(err) => (Answer::bulk_error(&err.to_string()), Vec::new()),
     };
-    finish(&mut answer, beacon, config);
-    Outcome { answer, requests }
+    Outcome {
+        answer: finish(answer, beacon, config),
+        requests,
+    }
 }
 
 fn single(
@@ -256,25 +185,15 @@ fn single(
     config: &EdgeConfig,
     mut enrich: Enrichment<'_>,
 ) -> (Answer, Vec<EdgeRequest>) {
+    let is_get = matches!(method, Method::Get | Method::Head);
     if params.is_empty() {
-        // A bare GET is how monitoring checks that the endpoint exists: 200; anything else 400.
-        let status = if matches!(method, Method::Get | Method::Head) {
-            200
-        } else {
-            400
-        };
-        let answer = Answer::new(
-            status,
-            Some("text/html; charset=UTF-8"),
-            Cow::Borrowed(NOTHING_TRACKED.as_bytes()),
-        );
-        return (answer, Vec::new());
+        return (Answer::nothing_tracked(is_get), Vec::new());
     }
     // `send_image` must be exactly "0" (`core/Tracker/Response.php`).
     let send_image = params.get("send_image") != Some("0");
     match accept(params, config, &mut enrich) {
-        Some(request) => (Answer::image(200, send_image), vec![request]),
-        None => (Answer::image(400, send_image), Vec::new()),
+        Some(request) => (Answer::pixel(is_get, 200, send_image), vec![request]),
+        None => (Answer::pixel(is_get, 400, send_image), Vec::new()),
     }
 }
 
@@ -309,65 +228,32 @@ fn accept(params: Params, config: &EdgeConfig, enrich: &mut Enrichment<'_>) -> O
     })
 }
 
-/// The CORS preflight answer (`core/Tracker.php::main`).
-fn preflight() -> Answer {
-    let mut answer = Answer::new(204, None, Cow::Borrowed(b""));
-    answer.headers.extend([
-        ("Access-Control-Allow-Methods", "GET, POST".to_owned()),
-        ("Access-Control-Allow-Headers", "*".to_owned()),
-        ("Access-Control-Allow-Origin", "*".to_owned()),
-    ]);
-    common_headers(&mut answer);
-    answer
-}
-
-/// Headers every tracking answer carries, and CORS for non-GET requests.
-fn finish(answer: &mut Answer, beacon: &Beacon<'_>, config: &EdgeConfig) {
-    if !matches!(beacon.method, Method::Get | Method::Head) {
-        // `Response::outputAccessControlHeaders`: ACAO = Origin or `*`, with credentials.
-        let allowed = match (&config.cors, beacon.origin) {
-            (CorsOrigins::Any, origin) => Some(origin.unwrap_or("*").to_owned()),
-            (CorsOrigins::List(list), Some(origin)) => list
-                .contains(origin.trim_end_matches('/'))
-                .then(|| origin.to_owned()),
-            (CorsOrigins::List(_), None) => None,
-        };
-        if let CorsOrigins::List(_) = config.cors {
-            answer.headers.push(("Vary", "Origin".to_owned()));
-        }
-        if let Some(origin) = allowed {
-            answer.headers.push(("Access-Control-Allow-Origin", origin));
-            answer
-                .headers
-                .push(("Access-Control-Allow-Credentials", "true".to_owned()));
-        }
+/// CORS for non-GET requests: Matomo echoes any Origin; a configured list narrows it.
+fn finish(answer: Answer, beacon: &Beacon<'_>, config: &EdgeConfig) -> Answer {
+    let is_get = matches!(beacon.method, Method::Get | Method::Head);
+    let allowed = match (&config.cors, beacon.origin) {
+        (CorsOrigins::Any, origin) => Some(origin.unwrap_or("*")),
+        (CorsOrigins::List(list), Some(origin)) => list
+            .contains(origin.trim_end_matches('/'))
+            .then_some(origin),
+        (CorsOrigins::List(_), None) => None,
+    };
+    let mut answer = answer.with_cors(is_get, allowed);
+    if !is_get && matches!(config.cors, CorsOrigins::List(_)) {
+        answer.headers.push(("Vary", "Origin".to_owned()));
     }
-    common_headers(answer);
-}
-
-fn common_headers(answer: &mut Answer) {
-    answer.headers.extend([
-        ("Cache-Control", "no-store".to_owned()),
-        ("Cross-Origin-Resource-Policy", "cross-origin".to_owned()),
-        ("X-Content-Type-Options", "nosniff".to_owned()),
-    ]);
+    answer
 }
 
 /// The answer for any path the edge does not serve.
 pub fn not_found() -> Answer {
-    let mut answer = Answer::new(
-        404,
-        Some("text/plain; charset=UTF-8"),
-        Cow::Borrowed(b"Not found\n"),
-    );
-    common_headers(&mut answer);
-    answer
+    Answer::text(404, "Not found: the edge serves /matomo.php, /piwik.php, /matomo.js, /piwik.js and their aliases\n".to_owned())
 }
 
 /// The answer the glue gives when something inside the edge failed: the beacon is still
 /// answered the way a tracked request is, so the client never sees an edge problem.
 pub fn fallback(method: Method, origin: Option<&str>) -> Answer {
-    let mut answer = Answer::image(200, true);
+    let is_get = matches!(method, Method::Get | Method::Head);
     let beacon = Beacon {
         method,
         query: "",
@@ -375,8 +261,11 @@ pub fn fallback(method: Method, origin: Option<&str>) -> Answer {
         origin,
         preflight: false,
     };
-    finish(&mut answer, &beacon, &EdgeConfig::from_lookup(|_| None));
-    answer
+    finish(
+        Answer::pixel(is_get, 200, true),
+        &beacon,
+        &EdgeConfig::from_lookup(|_| None),
+    )
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use shared::batch::{self, EdgeRequest};
 use serde_json::Value;
+use shared::batch::{self, EdgeRequest};
 use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{self, prelude::*, JsCast, JsValue};
 use worker::{
@@ -17,11 +17,12 @@ use worker::{
     Response,
 };
 
-use crate::beacon::{self, Answer, Beacon, Enrichment, Method, Route, Visitor};
+use shared::answer::Answer;
+
+use crate::beacon::{self, Beacon, Enrichment, Method, Route, Visitor};
 use crate::config::{self, EdgeConfig};
 use crate::delivery::{self, Disposition};
 use crate::log::{self as edgelog, Level};
-use crate::script;
 
 /// Cloudflare's limit of messages per `sendBatch` call.
 const MAX_SEND_BATCH: usize = 100;
@@ -180,7 +181,7 @@ async fn serve(
     let (path, query) = beacon::split_url(&url);
     Ok(match beacon::route(path, &config) {
         Route::NotFound => beacon::not_found(),
-        Route::Script => script::answer(script::SCRIPT, header(req, "if-none-match").as_deref()),
+        Route::Script => Answer::script(header(req, "if-none-match").as_deref()),
         Route::Tracking => {
             let body = if method == Method::Post {
                 match req.bytes().await {

@@ -1,7 +1,7 @@
 //! The Cloudflare Worker (built with worker-build for wasm32-unknown-unknown): takes Matomo
 //! beacons near the visitor, answers at once, and queues signed batches to the origin.
 //!
-//! The pure modules (`beacon`, `config`, `delivery`, `script`, `log`) have no `worker` calls and
+//! The pure modules (`beacon`, `config`, `delivery`, `log`) have no `worker` calls and
 //! are tested on the host with `cargo test -p edge`; `glue` binds them to the Workers runtime and
 //! only exists on wasm32.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,6 @@ pub mod beacon;
 pub mod config;
 pub mod delivery;
 pub mod log;
-pub mod script;
 mod validate;
 
 #[cfg(target_arch = "wasm32")]

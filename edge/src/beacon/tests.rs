@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::{self, EdgeConfig};
+use shared::answer::GIF;
 use std::collections::HashMap;
 
 fn config(pairs: &[(&str, &str)]) -> EdgeConfig {

@@ -22,7 +22,7 @@ use shared::{
 };
 
 use super::{
-    answer, read_body,
+    read_body,
     tracking::{count_outcome, TokenCache},
     AppState, BodyError,
 };
@@ -95,16 +95,14 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -
             Metrics::add(&metrics.ingest_batches_total, 1);
             let count =
                 |wanted: fn(&Outcome) -> bool| outcomes.iter().filter(|o| wanted(o)).count();
-            answer::json(
-                StatusCode::OK,
-                json!({
-                    "status": "success",
-                    "tracked": count(|o| matches!(o, Outcome::Tracked | Outcome::Excluded(_))),
-                    "duplicates": count(|o| matches!(o, Outcome::Duplicate)),
-                    "rejected": count(|o| matches!(o, Outcome::Rejected(_))),
-                    "invalid": invalid,
-                }),
-            )
+            axum::Json(json!({
+                "status": "success",
+                "tracked": count(|o| matches!(o, Outcome::Tracked | Outcome::Excluded(_))),
+                "duplicates": count(|o| matches!(o, Outcome::Duplicate)),
+                "rejected": count(|o| matches!(o, Outcome::Rejected(_))),
+                "invalid": invalid,
+            }))
+            .into_response()
         }
         Err(err) => {
             Metrics::add(&metrics.storage_errors_total, 1);

@@ -1,19 +1,16 @@
-//! `/matomo.js` and `/piwik.js`: the browser tracker (`shared::tracker_script`), so the stock
-//! Matomo snippet works unchanged when its URL points at the origin.
-
-use std::sync::LazyLock;
+//! `/matomo.js` and `/piwik.js`: the browser tracker, answered as the edge answers it
+//! (`shared::answer::Answer::script`), so the stock Matomo snippet works unchanged when its URL
+//! points at the origin.
 
 use axum::{
-    http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::{header, HeaderMap},
+    response::Response,
     routing::get,
     Router,
 };
-use shared::tracker_script;
+use shared::answer::Answer;
 
-use super::AppState;
-
-static ETAG: LazyLock<String> = LazyLock::new(tracker_script::etag);
+use super::{answer::respond, AppState};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -22,22 +19,8 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn script(headers: HeaderMap) -> Response {
-    let etag = ETAG.as_str();
-    let fresh = headers
+    let if_none_match = headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| tracker_script::is_fresh(value, etag));
-    let common = [
-        (header::ETAG, etag),
-        (header::CACHE_CONTROL, tracker_script::CACHE_CONTROL),
-    ];
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
-    (
-        common,
-        [(header::CONTENT_TYPE, tracker_script::CONTENT_TYPE)],
-        tracker_script::SOURCE,
-    )
-        .into_response()
+        .and_then(|value| value.to_str().ok());
+    respond(Answer::script(if_none_match))
 }

@@ -7,18 +7,18 @@ use std::{collections::HashMap, net::SocketAddr};
 use axum::{
     body::Body,
     extract::{ConnectInfo, State},
-    http::{header, HeaderMap, Method, StatusCode, Uri},
-    response::{IntoResponse, Response},
+    http::{header, HeaderMap, Method, Uri},
+    response::Response,
     routing::any,
     Router,
 };
-use serde_json::json;
 use shared::{
+    answer::Answer,
     params::{Incoming, Params},
     request::TrackingRequest,
 };
 
-use super::{answer, read_body, AppState, BodyError};
+use super::{answer::respond, read_body, AppState, BodyError};
 use crate::{
     metrics::Metrics,
     store::{now_unix, Access, StoreError, TokenOwner},
@@ -39,40 +39,43 @@ async fn track(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if method == Method::OPTIONS {
-        if let Some(preflight) = answer::preflight(&headers) {
-            return preflight;
-        }
+    let is_preflight = headers.contains_key(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        || headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if method == Method::OPTIONS && is_preflight {
+        return respond(Answer::preflight());
     }
-    let response = handle(&state, peer, &method, &uri, &headers, body).await;
-    answer::with_cors(&method, &headers, response)
+    let is_get = method == Method::GET;
+    let answer = handle(&state, peer, is_get, &uri, &headers, body).await;
+    // Matomo allows any caller: the Origin header, or `*` without one.
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*");
+    respond(answer.with_cors(is_get, Some(origin)))
 }
 
 async fn handle(
     state: &AppState,
     peer: SocketAddr,
-    method: &Method,
+    is_get: bool,
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Response {
+) -> Answer {
     let metrics = &state.metrics;
     let body = match read_body(body, state.config.max_body_bytes).await {
         Ok(body) => body,
         Err(err @ BodyError::TooLarge(_)) => {
             Metrics::add(&metrics.body_too_large_total, 1);
-            return (StatusCode::PAYLOAD_TOO_LARGE, err.to_string()).into_response();
+            return Answer::text(413, err.to_string());
         }
-        Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
+        Err(err) => return Answer::text(400, err.to_string()),
     };
     let incoming = match shared::params::parse_incoming(uri.query().unwrap_or(""), &body) {
         Ok(incoming) => incoming,
         Err(err) => {
-            // Matomo answers "success, 0 tracked" here, which hides the loss from the client.
             Metrics::add(&metrics.bulk_invalid_json_total, 1);
-            let body =
-                json!({"status": "error", "tracked": 0, "invalid": 0, "message": err.to_string()});
-            return answer::json(StatusCode::BAD_REQUEST, body);
+            return Answer::bulk_error(&err.to_string());
         }
     };
     if !state.config.tracker.record_statistics {
@@ -80,7 +83,7 @@ async fn handle(
             Incoming::Single(params) => params.get("send_image") != Some("0"),
             Incoming::Bulk(bulk) => bulk.send_image,
         };
-        return answer::pixel(method, StatusCode::SERVICE_UNAVAILABLE, send_image);
+        return Answer::pixel(is_get, 503, send_image);
     }
     let facts = Facts {
         received_at: now_unix(),
@@ -92,7 +95,7 @@ async fn handle(
     };
     let mut tokens = TokenCache::default();
     match incoming {
-        Incoming::Single(params) => track_one(state, method, params, facts, &mut tokens).await,
+        Incoming::Single(params) => track_one(state, is_get, params, facts, &mut tokens).await,
         Incoming::Bulk(bulk) => {
             let mut items = Vec::new();
             let mut slots = Vec::with_capacity(bulk.requests.len());
@@ -125,11 +128,13 @@ async fn handle(
                 Err(err) => {
                     Metrics::add(&metrics.storage_errors_total, slots.len() as u64);
                     tracing::error!(error = %err, "bulk tracking request failed");
-                    let body = json!({"status": "error", "tracked": 0, "invalid": 0});
-                    return answer::json(StatusCode::INTERNAL_SERVER_ERROR, body);
+                    return Answer::text(
+                        500,
+                        "storing the requests failed; retry later\n".to_owned(),
+                    );
                 }
             };
-            let mut tracked = 0u64;
+            let mut tracked = 0;
             let mut invalid_indices = Vec::new();
             for (index, slot) in slots.iter().enumerate() {
                 match slot.map(|i| &outcomes[i]) {
@@ -149,16 +154,9 @@ async fn handle(
                     }
                 }
             }
-            if !bulk.send_image {
-                return StatusCode::NO_CONTENT.into_response();
-            }
-            let mut body =
-                json!({"status": "success", "tracked": tracked, "invalid": invalid_indices.len()});
             // Matomo lists the rejected positions only to a super user's token.
-            if tokens.is_superuser(state, bulk.token_auth.as_deref()).await {
-                body["invalid_indices"] = json!(invalid_indices);
-            }
-            answer::json(StatusCode::OK, body)
+            let list_indices = tokens.is_superuser(state, bulk.token_auth.as_deref()).await;
+            Answer::bulk(tracked, &invalid_indices, list_indices, bulk.send_image)
         }
     }
 }
@@ -166,14 +164,14 @@ async fn handle(
 /// A single (non-bulk) request.
 async fn track_one(
     state: &AppState,
-    method: &Method,
+    is_get: bool,
     params: Params,
     facts: Facts,
     tokens: &mut TokenCache,
-) -> Response {
+) -> Answer {
     let metrics = &state.metrics;
     if params.is_empty() {
-        return answer::nothing_tracked(method);
+        return Answer::nothing_tracked(is_get);
     }
     count_invalid_utf8(state, &params);
     let send_image = params.get("send_image") != Some("0");
@@ -182,7 +180,7 @@ async fn track_one(
         Err(err) => {
             Metrics::add(&metrics.requests_invalid_total, 1);
             tracing::debug!(error = %err, "invalid tracking request");
-            return answer::pixel(method, StatusCode::BAD_REQUEST, send_image);
+            return Answer::pixel(is_get, 400, send_image);
         }
     };
     let trusted = tokens
@@ -205,15 +203,15 @@ async fn track_one(
             let status = match outcome {
                 Outcome::Rejected(rejection) => {
                     tracing::debug!(%rejection, "tracking request refused");
-                    StatusCode::BAD_REQUEST
+                    400
                 }
-                Outcome::Tracked | Outcome::Excluded(_) | Outcome::Duplicate => StatusCode::OK,
+                Outcome::Tracked | Outcome::Excluded(_) | Outcome::Duplicate => 200,
             };
-            answer::pixel(method, status, send_image)
+            Answer::pixel(is_get, status, send_image)
         }
         Ok(None) | Err(_) => {
             Metrics::add(&metrics.storage_errors_total, 1);
-            answer::pixel(method, StatusCode::INTERNAL_SERVER_ERROR, send_image)
+            Answer::pixel(is_get, 500, send_image)
         }
     }
 }
