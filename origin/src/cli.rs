@@ -1,5 +1,5 @@
 //! The `edgemeter` command line: `serve` (the default), `migrate`, `site add`, `user add`,
-//! `token create`. Commands that create something print its id alone on stdout, so scripts can
+//! `token create`, `dimension add`. Commands that create something print its id alone on stdout, so scripts can
 //! capture it (`IDSITE=$(edgemeter site add ...)`); progress and logs go to stderr.
 
 use std::{io::Read, path::PathBuf};
@@ -46,6 +46,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage custom dimensions (Matomo's CustomDimensions plugin).
+    #[command(subcommand)]
+    Dimension(DimensionCommand),
 }
 
 #[derive(Debug, Args, Default)]
@@ -96,6 +99,20 @@ pub enum TokenCommand {
         login: String,
         #[arg(long, default_value = "")]
         description: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DimensionCommand {
+    /// Add a custom dimension to a site; prints its id (the N of `dimensionN` in tracking requests).
+    Add {
+        #[arg(long)]
+        site: i64,
+        #[arg(long)]
+        name: String,
+        /// `visit` (one value per visit) or `action` (one value per action).
+        #[arg(long, value_parser = ["visit", "action"])]
+        scope: String,
     },
 }
 
@@ -177,6 +194,14 @@ impl Cli {
                     .add_token(&login, &auth::token_digest(&token), &description)
                     .await?;
                 println!("{token}");
+                Ok(())
+            }
+            Command::Dimension(DimensionCommand::Add { site, name, scope }) => {
+                let store = open(&config).await?;
+                if store.site(site).await?.is_none() {
+                    bail!("no site with idsite {site}");
+                }
+                println!("{}", store.add_custom_dimension(site, &name, &scope).await?);
                 Ok(())
             }
         }

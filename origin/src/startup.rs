@@ -34,6 +34,11 @@ impl App {
 
     /// Like [`App::build`] with an already migrated store.
     pub async fn with_store(config: Config, store: Store) -> anyhow::Result<Self> {
+        // Parse the embedded referrer lists and user-agent rules now, off the async threads, so
+        // the first tracking request does not wait for them.
+        tokio::task::spawn_blocking(crate::enrich::warm_up)
+            .await
+            .context("loading the referrer and device lists")?;
         let sites = Arc::new(SiteCache::default());
         let fingerprint_key = match &config.fingerprint_key {
             Some(key) => key.as_bytes().to_vec(),

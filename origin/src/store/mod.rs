@@ -19,7 +19,7 @@ use sqlx::{
     PgPool, Sqlite, SqlitePool, Transaction,
 };
 
-pub use sites::{Goal, NewGoal, NewSite, Site};
+pub use sites::{CustomDimension, Goal, NewGoal, NewSite, Site, CUSTOM_DIMENSION_SLOTS};
 pub use users::{Access, TokenOwner};
 
 /// Runs `$body` with `$c` bound to the inner pool or transaction of either backend.

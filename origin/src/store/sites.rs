@@ -229,3 +229,72 @@ impl Store {
         }))
     }
 }
+
+/// A custom dimension of a site (Matomo's CustomDimensions plugin): `dimensionN` on a tracking
+/// request sets the value of the dimension whose `idcustomdimension` is N, stored in column
+/// `custom_dimension_<index>` of the visit (scope `visit`) or the action (scope `action`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomDimension {
+    pub idcustomdimension: i64,
+    pub idsite: i64,
+    pub name: String,
+    pub index: i64,
+    pub scope: String,
+    pub active: i64,
+}
+
+/// Columns per scope in the log tables (`custom_dimension_1` to `_5`), as Matomo installs by default.
+pub const CUSTOM_DIMENSION_SLOTS: i64 = 5;
+
+impl Store {
+    /// Adds an active custom dimension in the first free column of its scope (`visit` or
+    /// `action`); returns its idcustomdimension.
+    pub async fn add_custom_dimension(&self, idsite: i64, name: &str, scope: &str) -> Result<i64> {
+        if scope != "visit" && scope != "action" {
+            return Err(StoreError::Conflict(format!(
+                "scope must be visit or action, got {scope:?}"
+            )));
+        }
+        let existing = self.custom_dimensions(idsite).await?;
+        let index = (1..=CUSTOM_DIMENSION_SLOTS)
+            .find(|i| !existing.iter().any(|d| d.scope == scope && d.index == *i))
+            .ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "site {idsite} already has {CUSTOM_DIMENSION_SLOTS} {scope} dimensions, the most there are columns for"
+                ))
+            })?;
+        let id = existing
+            .iter()
+            .map(|d| d.idcustomdimension)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        on_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO custom_dimension (idcustomdimension, idsite, name, \"index\", scope, active) \
+                 VALUES ($1, $2, $3, $4, $5, 1)",
+            )
+            .bind(id)
+            .bind(idsite)
+            .bind(name)
+            .bind(index)
+            .bind(scope)
+            .execute(pool)
+            .await?;
+        });
+        Ok(id)
+    }
+
+    /// The site's custom dimensions, by id.
+    pub async fn custom_dimensions(&self, idsite: i64) -> Result<Vec<CustomDimension>> {
+        Ok(on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT idcustomdimension, idsite, name, \"index\", scope, active FROM custom_dimension \
+                 WHERE idsite = $1 ORDER BY idcustomdimension",
+            )
+            .bind(idsite)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}

@@ -17,7 +17,7 @@ use crate::{
         exclusion::{split_list, SiteExclusions},
         goal::{GoalDef, MatchAttribute, PatternType},
     },
-    store::{Goal, Site, Store, StoreError},
+    store::{CustomDimension, Goal, Site, Store, StoreError},
 };
 
 /// How long a cached site is trusted before it is read again.
@@ -75,10 +75,12 @@ pub struct SiteInfo {
     /// Keyword and category parameters when site search is enabled.
     pub site_search: Option<(Vec<String>, Vec<String>)>,
     pub keep_url_fragment: bool,
+    /// Active custom dimensions, by idcustomdimension.
+    pub dimensions: Vec<CustomDimension>,
 }
 
 impl SiteInfo {
-    pub fn new(site: Site, goals: &[Goal]) -> Self {
+    pub fn new(site: Site, goals: &[Goal], dimensions: Vec<CustomDimension>) -> Self {
         let list = |value: &str| -> Vec<String> { split_list(value).map(str::to_owned).collect() };
         let site_search = (site.sitesearch != 0).then(|| {
             let mut keywords = list(&site.sitesearch_keyword_parameters);
@@ -103,6 +105,7 @@ impl SiteInfo {
             site_search,
             // 1 keeps fragments; 0 (use the global default) and 2 remove them, as Matomo's default.
             keep_url_fragment: site.keep_url_fragment == 1,
+            dimensions: dimensions.into_iter().filter(|d| d.active != 0).collect(),
             site,
         }
     }
@@ -144,7 +147,8 @@ impl SiteCache {
             return Ok(None);
         };
         let goals = store.goals(idsite).await?;
-        let info = Arc::new(SiteInfo::new(site, &goals));
+        let dimensions = store.custom_dimensions(idsite).await?;
+        let info = Arc::new(SiteInfo::new(site, &goals, dimensions));
         self.write()
             .insert(idsite, (Arc::clone(&info), Instant::now()));
         Ok(Some(info))

@@ -73,7 +73,7 @@ impl Rules<'_> {
             .as_deref()
             .or(facts.user_agent.as_deref())
             .unwrap_or("");
-        let device = device::detect(user_agent);
+        let device = device::detect_shared(user_agent);
         let ip = if item.trusted {
             req.overrides.ip.or(facts.ip)
         } else {
@@ -147,7 +147,7 @@ impl Rules<'_> {
             .or_else(|| continuing.map(|v| v.idvisitor.clone()))
             .or_else(|| last.as_ref().map(|v| v.idvisitor.clone()))
             .unwrap_or_else(|| rand::random::<[u8; 8]>().to_vec());
-        let dimensions = self.dimension_values(req);
+        let dimensions = self.dimension_values(site, req);
 
         let (
             idvisit,
@@ -209,7 +209,6 @@ impl Rules<'_> {
             }
             None => {
                 let visit = self.new_visit(
-                    site,
                     req,
                     facts,
                     ip,
@@ -568,15 +567,28 @@ impl Rules<'_> {
             .collect()
     }
 
-    /// Custom dimension values by scope; until dimensions are configured per site, `dimensionN`
-    /// fills the visit column N (1..=5), as Matomo's first five visit dimensions do.
-    fn dimension_values(&self, req: &TrackingRequest) -> Dimensions {
+    /// Custom dimension values by scope and column: `dimensionN` fills the column of the site's
+    /// active dimension N; unknown ids are ignored, as Matomo does.
+    fn dimension_values(&self, site: &SiteInfo, req: &TrackingRequest) -> Dimensions {
         let mut dimensions = Dimensions::default();
         for (id, value) in &req.dimensions {
-            if let Some(slot) = usize::try_from(*id).ok().and_then(|id| id.checked_sub(1)) {
-                if let Some(column) = dimensions.visit.get_mut(slot) {
-                    *column = Some(value.clone());
-                }
+            let Some(dimension) = site
+                .dimensions
+                .iter()
+                .find(|d| d.idcustomdimension == i64::from(*id))
+            else {
+                continue;
+            };
+            let columns = if dimension.scope == "visit" {
+                &mut dimensions.visit
+            } else {
+                &mut dimensions.action
+            };
+            let slot = usize::try_from(dimension.index - 1)
+                .ok()
+                .and_then(|slot| columns.get_mut(slot));
+            if let Some(column) = slot {
+                *column = Some(value.clone());
             }
         }
         dimensions
@@ -586,7 +598,6 @@ impl Rules<'_> {
     #[allow(clippy::too_many_arguments)]
     fn new_visit(
         &self,
-        site: &SiteInfo,
         req: &TrackingRequest,
         facts: &Facts,
         ip: Option<IpAddr>,
@@ -600,7 +611,6 @@ impl Rules<'_> {
         dimensions: &[Option<String>; 5],
         time: i64,
     ) -> NewVisit {
-        let _ = site;
         let trusted_geo = |request: &Option<String>, edge: &Option<String>| {
             request.clone().or_else(|| edge.clone())
         };

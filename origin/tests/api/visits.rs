@@ -404,7 +404,145 @@ async fn visitors_without_an_id_are_recognised_by_their_fingerprint(backend: Bac
     app.stop().await;
 }
 
+async fn custom_dimensions_fill_the_column_of_their_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let plan = app
+        .store
+        .add_custom_dimension(app.idsite, "Plan", "visit")
+        .await
+        .unwrap();
+    let section = app
+        .store
+        .add_custom_dimension(app.idsite, "Section", "action")
+        .await
+        .unwrap();
+    assert_eq!((plan, section), (1, 2));
+    app.track_at(&[
+        (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&dimension1=pro&dimension2=docs&dimension9=unknown")),
+        (60, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb&dimension2=blog")),
+    ])
+    .await;
+    assert_eq!(
+        app.text("SELECT custom_dimension_1 FROM log_visit").await,
+        "pro"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE custom_dimension_1 = 'docs'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE custom_dimension_1 = 'blog'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+async fn referrers_are_classified_as_matomo_does(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Distinct ids and IPs: with the same device, Matomo would merge them by fingerprint.
+    let visitor = |n: u8| {
+        format!("_id=00000000000000{n:02x}&cip=198.51.100.{n}&url=https%3A%2F%2Fexample.com%2F")
+    };
+    app.track_at(&[
+        (
+            0,
+            &format!(
+                "{}&urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Drust%2Banalytics",
+                visitor(1)
+            ),
+        ),
+        (
+            0,
+            &format!("{}&urlref=https%3A%2F%2Ftwitter.com%2Fsomeone", visitor(2)),
+        ),
+        (
+            0,
+            &format!(
+                "{}&urlref=https%3A%2F%2Fnews.example.org%2Fpost",
+                visitor(3)
+            ),
+        ),
+        (
+            0,
+            &format!("{}&urlref=https%3A%2F%2Fexample.com%2Fother", visitor(4)),
+        ),
+        (
+            0,
+            &format!("{}%3Futm_campaign%3DSpring%26utm_term%3DShoes", visitor(5)),
+        ),
+    ])
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE referer_type = 2 AND referer_name = 'Google' AND referer_keyword = 'rust analytics'").await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM log_visit WHERE referer_type = 7 AND referer_name = 'Twitter'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE referer_type = 3 AND referer_name = 'news.example.org'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_visit WHERE referer_type = 1")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit WHERE referer_type = 6 AND referer_name = 'spring' AND referer_keyword = 'shoes'").await, 1);
+    // Campaign parameters are stripped from the stored page URL.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_action WHERE type = 1 AND name LIKE '%utm_%'")
+            .await,
+        0
+    );
+    app.stop().await;
+}
+
+async fn site_exclusions_drop_requests_and_strip_parameters(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let idsite = app
+        .store
+        .add_site(&origin::store::NewSite {
+            name: "Strict".to_owned(),
+            urls: vec!["https://strict.example".to_owned()],
+            excluded_ips: "10.1.*.*,192.0.2.0/24".to_owned(),
+            excluded_user_agents: "InternalMonitor".to_owned(),
+            excluded_parameters: "session".to_owned(),
+            exclude_unknown_urls: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let body = serde_json::json!({"requests": [
+        format!("?idsite={idsite}&rec=1&url=https%3A%2F%2Fstrict.example%2Fa&cip=10.1.2.3"),
+        format!("?idsite={idsite}&rec=1&url=https%3A%2F%2Fstrict.example%2Fa&cip=192.0.2.99"),
+        format!("?idsite={idsite}&rec=1&url=https%3A%2F%2Fstrict.example%2Fa&cip=203.0.113.1&ua=InternalMonitor%2F1.0"),
+        format!("?idsite={idsite}&rec=1&url=https%3A%2F%2Fevil.example%2Fa&cip=203.0.113.2"),
+        format!("?idsite={idsite}&rec=1&url=https%3A%2F%2Fstrict.example%2Fkept%3Fsession%3Dabc%26page%3D2&cip=203.0.113.3"),
+    ], "token_auth": app.token});
+    let answer: serde_json::Value = app.track_post(body.to_string()).await.json().await.unwrap();
+    assert_eq!(
+        answer["tracked"], 5,
+        "excluded requests are answered as tracked"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM log_visit WHERE idsite = {idsite}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.text("SELECT name FROM log_action WHERE type = 1").await,
+        "strict.example/kept?page=2"
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    custom_dimensions_fill_the_column_of_their_scope,
+    referrers_are_classified_as_matomo_does,
+    site_exclusions_drop_requests_and_strip_parameters,
     pageviews_within_30_minutes_make_one_visit,
     thirty_minutes_of_inactivity_start_a_returning_visit,
     midnight_in_the_site_time_zone_starts_a_new_visit,
