@@ -77,14 +77,20 @@ async fn matomo_tracker_bulk_requests_build_visits_by_the_30_minute_rule() {
         visits.iter().filter(|v| v.idvisitor == id).collect()
     };
     assert_eq!(visits.len(), 5, "{visits:#?}\n{log}");
-    assert!(of("rejected").is_empty(), "the refused request stored a visit");
+    assert!(
+        of("rejected").is_empty(),
+        "the refused request stored a visit"
+    );
 
     // A: pageview, event, pageview, goal; then 1820 s of silence and a second visit.
     let a = of("a");
     assert_eq!(a.len(), 2, "{a:#?}");
     assert_eq!(a[0].visit_first_action_time, t, "cdt is the request time");
     assert_eq!(a[0].visit_last_action_time, t + 180);
-    assert_eq!(a[0].visit_total_actions, 3, "the manual goal is not an action");
+    assert_eq!(
+        a[0].visit_total_actions, 3,
+        "the manual goal is not an action"
+    );
     assert_eq!(a[0].visit_total_events, 1);
     assert_eq!(a[0].visit_goal_converted, 1);
     assert_eq!(a[0].visitor_count_visits, 1);
@@ -95,7 +101,10 @@ async fn matomo_tracker_bulk_requests_build_visits_by_the_30_minute_rule() {
     assert_eq!(a[0].location_ip.as_deref(), Some("cb000000"));
     assert_eq!(a[1].visit_first_action_time, t + 2000);
     assert_eq!(a[1].visit_total_actions, 1);
-    assert_eq!(a[1].visitor_count_visits, 2, "a returning visitor's second visit");
+    assert_eq!(
+        a[1].visitor_count_visits, 2,
+        "a returning visitor's second visit"
+    );
     assert_eq!(a[1].visitor_returning, 1);
     assert_eq!(a[1].visitor_seconds_since_last, Some(1820));
     assert_eq!(a[1].visit_goal_converted, 0);
