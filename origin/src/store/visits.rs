@@ -49,6 +49,8 @@ pub struct VisitRow {
     pub visitor_count_visits: i64,
     pub visitor_seconds_since_first: Option<i64>,
     pub visit_entry_idaction_url: Option<i64>,
+    pub visit_exit_idaction_url: Option<i64>,
+    pub visit_exit_idaction_name: Option<i64>,
     pub referer_type: Option<i64>,
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
@@ -57,7 +59,8 @@ pub struct VisitRow {
 const VISIT_ROW_COLUMNS: &str = "idvisit, idvisitor, user_id, visit_first_action_time, \
     visit_last_action_time, visit_total_actions, visit_total_time, visit_goal_converted, \
     visit_goal_buyer, visitor_count_visits, visitor_seconds_since_first, \
-    visit_entry_idaction_url, referer_type, referer_name, referer_keyword";
+    visit_entry_idaction_url, visit_exit_idaction_url, visit_exit_idaction_name, referer_type, \
+    referer_name, referer_keyword";
 
 /// Everything stored when a visit starts (Matomo's `log_visit` columns).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,8 +129,8 @@ pub struct VisitUpdate {
     pub add_events: i64,
     pub entry_idaction_url: Option<i64>,
     pub entry_idaction_name: Option<i64>,
-    pub exit_idaction_url: Option<i64>,
-    pub exit_idaction_name: Option<i64>,
+    /// The new exit page (URL, title), when the action moves it.
+    pub exit: Option<(Option<i64>, Option<i64>)>,
     /// A new referrer, when a campaign replaces a direct entry.
     pub referrer: Option<StoredReferrer>,
     pub custom_dimensions: [Option<String>; 5],
@@ -383,8 +386,8 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
              visit_total_searches = visit_total_searches + $8, visit_total_events = visit_total_events + $9, \
              visit_entry_idaction_url = COALESCE(visit_entry_idaction_url, $10), \
              visit_entry_idaction_name = CASE WHEN visit_entry_idaction_url IS NULL THEN $11 ELSE visit_entry_idaction_name END, \
-             visit_exit_idaction_url = COALESCE($12, visit_exit_idaction_url), \
-             visit_exit_idaction_name = CASE WHEN $12 IS NULL THEN visit_exit_idaction_name ELSE $13 END, \
+             visit_exit_idaction_url = CASE WHEN $23 = 1 THEN $12 ELSE visit_exit_idaction_url END, \
+             visit_exit_idaction_name = CASE WHEN $23 = 1 THEN $13 ELSE visit_exit_idaction_name END, \
              referer_type = COALESCE($14, referer_type), referer_name = CASE WHEN $14 IS NULL THEN referer_name ELSE $15 END, \
              referer_keyword = CASE WHEN $14 IS NULL THEN referer_keyword ELSE $16 END, \
              referer_url = CASE WHEN $14 IS NULL THEN referer_url ELSE $17 END, \
@@ -404,8 +407,8 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
         .bind(u.add_events)
         .bind(u.entry_idaction_url)
         .bind(u.entry_idaction_name)
-        .bind(u.exit_idaction_url)
-        .bind(u.exit_idaction_name)
+        .bind(u.exit.and_then(|(url, _)| url))
+        .bind(u.exit.and_then(|(_, name)| name))
         .bind(ref_type)
         .bind(ref_name)
         .bind(ref_keyword)
@@ -415,6 +418,7 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
         .bind(d3)
         .bind(d4)
         .bind(d5)
+        .bind(i64::from(u.exit.is_some()))
         .execute(&mut **tx)
         .await?;
     });

@@ -46,6 +46,21 @@ struct Recorded {
     row: NewAction,
 }
 
+impl Recorded {
+    /// The exit page this action sets: pageviews set their URL and title; a site search sets no
+    /// URL and its keyword (`Action::getIdActionUrlForEntryAndExitIds`); other actions leave the
+    /// exit as it is.
+    fn exit(&self) -> Option<(Option<i64>, Option<i64>)> {
+        if self.is_pageview {
+            Some((self.url, self.name))
+        } else if self.is_search {
+            Some((None, self.name))
+        } else {
+            None
+        }
+    }
+}
+
 impl Rules<'_> {
     pub(super) async fn process(
         &self,
@@ -165,9 +180,11 @@ impl Rules<'_> {
                     if recorded.counts_as_action {
                         visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
                     }
-                    recorded.row.idaction_url_ref = previous.idaction_url;
-                    recorded.row.idaction_name_ref = previous.idaction_name;
                 }
+                // Matomo's "previous action" is the visit's exit page before this request
+                // (`ActionsRequestProcessor`), which only pageviews and site searches move.
+                recorded.row.idaction_url_ref = visit.visit_exit_idaction_url;
+                recorded.row.idaction_name_ref = visit.visit_exit_idaction_name;
                 if recorded.counts_as_action {
                     recorded.row.time_spent_ref_action = since;
                 }
@@ -186,8 +203,7 @@ impl Rules<'_> {
                     add_events: i64::from(recorded.is_event),
                     entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
                     entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
-                    exit_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-                    exit_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+                    exit: recorded.exit(),
                     referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
                     custom_dimensions: dimensions.visit.clone(),
                 };
@@ -633,8 +649,8 @@ impl Rules<'_> {
             visitor_seconds_since_last: previous.map(|p| time - p.visit_last_action_time),
             visit_entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
             visit_entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
-            visit_exit_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-            visit_exit_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+            visit_exit_idaction_url: recorded.exit().and_then(|(url, _)| url),
+            visit_exit_idaction_name: recorded.exit().and_then(|(_, name)| name),
             visit_total_actions: i64::from(recorded.counts_as_action),
             visit_total_interactions: i64::from(recorded.is_pageview),
             visit_total_searches: i64::from(recorded.is_search),

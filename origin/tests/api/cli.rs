@@ -112,6 +112,39 @@ async fn sites_users_and_tokens_are_created_from_the_command_line(backend: Backe
     assert!(!ok);
     assert!(err.contains("unknown time zone"), "{err}");
 
+    let (ok, out, err) = edgemeter(
+        &url,
+        &[
+            "dimension",
+            "add",
+            "--site",
+            "1",
+            "--name",
+            "Plan",
+            "--scope",
+            "visit",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "1\n");
+    let (ok, _, err) = edgemeter(
+        &url,
+        &[
+            "dimension",
+            "add",
+            "--site",
+            "9",
+            "--name",
+            "X",
+            "--scope",
+            "visit",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("no site with idsite 9"), "{err}");
+
     let store = origin::store::Store::connect(&url).await.unwrap();
     let site = store.site(1).await.unwrap().unwrap();
     assert_eq!(site.timezone, "Europe/Paris");

@@ -278,6 +278,24 @@ async fn action_types_are_recorded_as_matomo_does(backend: Backend) {
             format!("SELECT COUNT(*) FROM log_action WHERE type = {kind} AND name = '{name}'");
         assert_eq!(app.count(&sql).await, 1, "{sql}");
     }
+    // The previous action of each is the visit's exit page, which only pageviews and site
+    // searches move: the download follows the outlink but points back at the home page, and the
+    // event after the search points at its keyword.
+    let previous_url = |kind: i64| {
+        format!(
+            "SELECT u.name FROM log_link_visit_action a JOIN log_action t ON t.idaction = a.idaction_url \
+             JOIN log_action u ON u.idaction = a.idaction_url_ref WHERE t.type = {kind}"
+        )
+    };
+    assert_eq!(app.text(&previous_url(3)).await, "example.com/");
+    assert_eq!(
+        app.text(
+            "SELECT n.name FROM log_link_visit_action a JOIN log_action n ON n.idaction = a.idaction_name_ref \
+             WHERE a.custom_float = 1.5 AND a.idaction_url_ref IS NULL"
+        )
+        .await,
+        "shoes"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE custom_float = 1.5")
             .await,
