@@ -164,96 +164,90 @@ impl Rules<'_> {
             .unwrap_or_else(|| rand::random::<[u8; 8]>().to_vec());
         let dimensions = self.dimension_values(site, req);
 
-        let (
-            idvisit,
-            visitor_returning,
-            visitor_count_visits,
-            pageviews_before,
-            new_visit,
-            known_referrer,
-        ) = match continuing {
-            Some(visit) => {
-                let previous = visits::last_action(tx, visit.idvisit).await?;
-                let since = previous
-                    .map(|p| (time - p.server_time).clamp(0, self.config.visit_standard_length));
-                if let (Some(previous), Some(seconds)) = (previous, since) {
-                    if recorded.counts_as_action {
-                        visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
+        let (idvisit, visitor_returning, visitor_count_visits, pageviews_before, known_referrer) =
+            match continuing {
+                Some(visit) => {
+                    let previous = visits::last_action(tx, visit.idvisit).await?;
+                    let since = previous.map(|p| {
+                        (time - p.server_time).clamp(0, self.config.visit_standard_length)
+                    });
+                    if let (Some(previous), Some(seconds)) = (previous, since) {
+                        if recorded.counts_as_action {
+                            visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
+                        }
                     }
+                    // Matomo's "previous action" is the visit's exit page before this request
+                    // (`ActionsRequestProcessor`), which only pageviews and site searches move.
+                    recorded.row.idaction_url_ref = visit.visit_exit_idaction_url;
+                    recorded.row.idaction_name_ref = visit.visit_exit_idaction_name;
+                    if recorded.counts_as_action {
+                        recorded.row.time_spent_ref_action = since;
+                    }
+                    let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
+                    let campaign_replaces_direct = referrer.kind
+                        == referrer::ReferrerType::Campaign
+                        && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
+                    let update = VisitUpdate {
+                        idvisit: visit.idvisit,
+                        idvisitor: idvisitor.clone(),
+                        user_id: req.user_id.clone(),
+                        visit_last_action_time: time,
+                        visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
+                        add_actions: i64::from(recorded.counts_as_action),
+                        add_interactions: i64::from(recorded.is_pageview),
+                        add_searches: i64::from(recorded.is_search),
+                        add_events: i64::from(recorded.is_event),
+                        entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
+                        entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+                        exit: recorded.exit(),
+                        referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
+                        custom_dimensions: dimensions.visit.clone(),
+                    };
+                    visits::update_visit(tx, &update).await?;
+                    let known = (
+                        visit.referer_type,
+                        visit.referer_name.clone(),
+                        visit.referer_keyword.clone(),
+                    );
+                    let returning = i64::from(visit.visitor_count_visits > 1);
+                    (
+                        visit.idvisit,
+                        returning,
+                        visit.visitor_count_visits,
+                        pageviews,
+                        known,
+                    )
                 }
-                // Matomo's "previous action" is the visit's exit page before this request
-                // (`ActionsRequestProcessor`), which only pageviews and site searches move.
-                recorded.row.idaction_url_ref = visit.visit_exit_idaction_url;
-                recorded.row.idaction_name_ref = visit.visit_exit_idaction_name;
-                if recorded.counts_as_action {
-                    recorded.row.time_spent_ref_action = since;
+                None => {
+                    let visit = self.new_visit(
+                        req,
+                        facts,
+                        ip,
+                        &device,
+                        language,
+                        &config_id,
+                        &idvisitor,
+                        last.as_ref(),
+                        &referrer,
+                        &recorded,
+                        &dimensions.visit,
+                        time,
+                    );
+                    let idvisit = visits::insert_visit(tx, &visit).await?;
+                    let known = (
+                        Some(visit.referer_type),
+                        visit.referer_name.clone(),
+                        visit.referer_keyword.clone(),
+                    );
+                    (
+                        idvisit,
+                        visit.visitor_returning,
+                        visit.visitor_count_visits,
+                        0,
+                        known,
+                    )
                 }
-                let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
-                let campaign_replaces_direct = referrer.kind == referrer::ReferrerType::Campaign
-                    && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
-                let update = VisitUpdate {
-                    idvisit: visit.idvisit,
-                    idvisitor: idvisitor.clone(),
-                    user_id: req.user_id.clone(),
-                    visit_last_action_time: time,
-                    visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
-                    add_actions: i64::from(recorded.counts_as_action),
-                    add_interactions: i64::from(recorded.is_pageview),
-                    add_searches: i64::from(recorded.is_search),
-                    add_events: i64::from(recorded.is_event),
-                    entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-                    entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
-                    exit: recorded.exit(),
-                    referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
-                    custom_dimensions: dimensions.visit.clone(),
-                };
-                visits::update_visit(tx, &update).await?;
-                let known = (
-                    visit.referer_type,
-                    visit.referer_name.clone(),
-                    visit.referer_keyword.clone(),
-                );
-                let returning = i64::from(visit.visitor_count_visits > 1);
-                (
-                    visit.idvisit,
-                    returning,
-                    visit.visitor_count_visits,
-                    pageviews,
-                    false,
-                    known,
-                )
-            }
-            None => {
-                let visit = self.new_visit(
-                    req,
-                    facts,
-                    ip,
-                    &device,
-                    language,
-                    &config_id,
-                    &idvisitor,
-                    last.as_ref(),
-                    &referrer,
-                    &recorded,
-                    &dimensions.visit,
-                    time,
-                );
-                let idvisit = visits::insert_visit(tx, &visit).await?;
-                let known = (
-                    Some(visit.referer_type),
-                    visit.referer_name.clone(),
-                    visit.referer_keyword.clone(),
-                );
-                (
-                    idvisit,
-                    visit.visitor_returning,
-                    visit.visitor_count_visits,
-                    0,
-                    true,
-                    known,
-                )
-            }
-        };
+            };
 
         let mut idlink_va = None;
         if recorded.counts_as_action || recorded.row.idaction_content_name.is_some() {
@@ -280,8 +274,7 @@ impl Rules<'_> {
                     .filter(|g| goal::matches(g, goal_url, title, kind)),
             );
         }
-        let mut any_conversion = false;
-        for goal in converted {
+        for goal in &converted {
             if !goal.allow_multiple && visits::has_conversion(tx, idvisit, goal.idgoal).await? {
                 continue;
             }
@@ -304,16 +297,19 @@ impl Rules<'_> {
                 referer_keyword: known_referrer.2.clone(),
                 pageviews_before: pageviews_before + i64::from(recorded.is_pageview),
             };
-            any_conversion |= visits::insert_conversion(tx, &conversion).await?;
-            // Matomo adds idgoal + 2 seconds to a known visit's length on each conversion
-            // (plugins/CoreHome/Columns/VisitTotalTime.php::onConvertedVisit), so the UPDATE of a
-            // same-second conversion always changes the row; sums of visit length include it.
-            if !new_visit {
-                visits::bump_visit_time(tx, idvisit, goal.idgoal + 2).await?;
-            }
+            visits::insert_conversion(tx, &conversion).await?;
         }
-        if any_conversion {
+        // A request that matches a goal converts the visit even when the goal had already
+        // converted in it (Matomo's `visitIsConverted`). For a recognised visitor Matomo then adds
+        // the request's `idgoal` parameter (-1 when absent) + 2 seconds to the visit length, once
+        // (plugins/CoreHome/Columns/VisitTotalTime.php::onConvertedVisit): a trick to make the
+        // UPDATE change the row; report sums of visit length include it.
+        if !converted.is_empty() {
             visits::mark_converted(tx, idvisit).await?;
+            if last.is_some() {
+                let idgoal_param = req.ecommerce.idgoal.unwrap_or(-1);
+                visits::bump_visit_time(tx, idvisit, idgoal_param + 2).await?;
+            }
         }
 
         let day = site.tz.local_date(time);

@@ -369,6 +369,12 @@ async fn url_goals_convert_once_and_manual_goals_carry_revenue(backend: Backend)
             .await,
         1
     );
+    // Each converting request of a recognised visitor adds its idgoal parameter (-1 when absent)
+    // + 2 seconds to the visit length, as Matomo does: the last request at +30 s gives 31 + 4.
+    assert_eq!(
+        app.scalar("SELECT visit_total_time FROM log_visit").await,
+        35
+    );
     // Manual goal requests record no action.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM log_link_visit_action")
