@@ -46,6 +46,46 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Archive reports (Matomo's `core:archive`): invalidations, missing days, today; or, with
+    /// --force-date-range, rebuild every archive of those days and the periods above them.
+    Archive(ArchiveArgs),
+    /// Invalidate archived reports so they are rebuilt (Matomo's `core:invalidate-report-data`).
+    InvalidateReportData(InvalidateArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ArchiveArgs {
+    /// Archive every site (the default when no --force-idsites is given).
+    #[arg(long)]
+    pub force_all_websites: bool,
+    /// Only these sites, e.g. 1,2.
+    #[arg(long, value_delimiter = ',')]
+    pub force_idsites: Vec<i64>,
+    /// Periods to rebuild with --force-date-range: day,week,month,year (default all four).
+    #[arg(long, value_delimiter = ',')]
+    pub force_periods: Vec<String>,
+    /// Rebuild the archives of these days (YYYY-MM-DD,YYYY-MM-DD, inclusive) and above them.
+    #[arg(long)]
+    pub force_date_range: Option<String>,
+    /// Accepted for compatibility: only "all visits" archives exist.
+    #[arg(long)]
+    pub skip_all_segments: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct InvalidateArgs {
+    /// A day or an inclusive range (YYYY-MM-DD or YYYY-MM-DD,YYYY-MM-DD); repeatable.
+    #[arg(long, required = true)]
+    pub dates: Vec<String>,
+    /// Sites: 1,2 or all.
+    #[arg(long, default_value = "all")]
+    pub sites: String,
+    /// Periods: day,week,month,year,range or all (default all).
+    #[arg(long, default_value = "all")]
+    pub periods: String,
+    /// Also invalidate the lower periods inside each invalidated period.
+    #[arg(long)]
+    pub cascade: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -169,6 +209,18 @@ impl Cli {
                     .await?;
                 eprintln!("user {login} added");
                 Ok(())
+            }
+            Command::Archive(args) => {
+                let store = open(&config).await?;
+                crate::archive::configure(crate::archive::Settings {
+                    browser_trigger: config.archiving.browser_trigger,
+                    today_ttl: config.archiving.today_ttl_secs,
+                });
+                crate::archive::cli::archive(&store, &args).await
+            }
+            Command::InvalidateReportData(args) => {
+                let store = open(&config).await?;
+                crate::archive::cli::invalidate(&store, &args).await
             }
             Command::Token(TokenCommand::Create { login, description }) => {
                 let store = open(&config).await?;

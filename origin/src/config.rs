@@ -32,6 +32,35 @@ pub struct Config {
     pub ip_anonymisation_bytes: u8,
     /// Matomo's `[Tracker]` settings that change how visits are built.
     pub tracker: TrackerConfig,
+    /// When and how reports are archived.
+    pub archiving: ArchivingConfig,
+}
+
+/// Archiving switches (Matomo's `enable_browser_archiving_triggering`,
+/// `time_before_today_archive_considered_outdated`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchivingConfig {
+    /// Whether a report request archives a missing period on the fly. Off: reports read only
+    /// what the scheduler or `edgemeter archive` built (ranges are still built on demand).
+    pub browser_trigger: bool,
+    /// Seconds before an archive containing today is rebuilt.
+    pub today_ttl_secs: i64,
+    /// Whether `edgemeter serve` runs the archiving scheduler.
+    pub scheduler: bool,
+    /// Seconds between two scheduler passes (plus up to 10% jitter).
+    pub scheduler_interval_secs: u64,
+}
+
+impl Default for ArchivingConfig {
+    fn default() -> Self {
+        Self {
+            browser_trigger: true,
+            today_ttl_secs: 900,
+            scheduler: true,
+            scheduler_interval_secs: 300,
+        }
+    }
 }
 
 /// Matomo's `[Tracker]` section: the switches a Matomo user may have changed.
@@ -73,6 +102,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             ip_anonymisation_bytes: 2,
             tracker: TrackerConfig::default(),
+            archiving: ArchivingConfig::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! tracking request to a visit) -> `store` (the database).
 
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod cli;
 pub mod config;

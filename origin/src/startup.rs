@@ -22,6 +22,11 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     writer_task: tokio::task::JoinHandle<()>,
+    /// The archiving scheduler and the switch that stops it.
+    scheduler: Option<(
+        tokio::task::JoinHandle<()>,
+        tokio::sync::watch::Sender<bool>,
+    )>,
 }
 
 impl App {
@@ -46,6 +51,19 @@ impl App {
             fingerprint_key,
             config.ip_anonymisation_bytes,
         );
+        crate::archive::configure(crate::archive::Settings {
+            browser_trigger: config.archiving.browser_trigger,
+            today_ttl: config.archiving.today_ttl_secs,
+        });
+        let scheduler = config.archiving.scheduler.then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = crate::archive::spawn_scheduler(
+                store.clone(),
+                std::time::Duration::from_secs(config.archiving.scheduler_interval_secs.max(1)),
+                stopped,
+            );
+            (task, stop)
+        });
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -60,6 +78,7 @@ impl App {
             listener,
             state,
             writer_task,
+            scheduler,
         })
     }
 
@@ -84,6 +103,7 @@ impl App {
             listener,
             state,
             writer_task,
+            scheduler,
         } = self;
         let store = state.store.clone();
         tracing::info!(address = %listener.local_addr()?, backend = store.backend(), "edgemeter origin listening");
@@ -98,6 +118,10 @@ impl App {
         // The router (and with it the last writer handle) is gone: the writer ends after the
         // queued jobs.
         writer_task.await.context("the tracking writer crashed")?;
+        if let Some((task, stop)) = scheduler {
+            let _ = stop.send(true);
+            task.await.context("the archiving scheduler crashed")?;
+        }
         store.close().await;
         tracing::info!("edgemeter origin stopped");
         Ok(())

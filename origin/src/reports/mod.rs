@@ -4,8 +4,12 @@
 //! The API (`crate::api`) parses requests into [`ReportRequest`]s, calls [`produce`] per site and
 //! period, then applies the generic filters and renders the format.
 
+mod actions;
 pub mod datatable;
+pub mod format;
 pub mod period;
+mod referrers;
+mod visits;
 
 use serde_json::{Map, Value};
 
@@ -55,15 +59,99 @@ pub enum ReportError {
 
 /// Whether `method` is a report this module produces.
 pub fn is_report_method(method: &str) -> bool {
-    let _ = method;
-    false
+    visits::METHODS.contains(&method)
+        || referrers::METHODS.contains(&method)
+        || actions::METHODS.contains(&method)
 }
 
-/// Produces one report, archiving on demand when the period has no valid archive.
+/// Produces one report, archiving on demand when the period has no valid archive (unless
+/// `archiving.browser_trigger` is off: then only existing archives are read, except ranges).
 pub async fn produce(
     store: &Store,
     request: &ReportRequest<'_>,
 ) -> Result<ReportOutput, ReportError> {
-    let _ = store;
-    Err(ReportError::UnknownMethod(request.method.to_owned()))
+    if !is_report_method(request.method) {
+        return Err(ReportError::UnknownMethod(request.method.to_owned()));
+    }
+    if request.period.start > request.period.end {
+        return Err(ReportError::Invalid(
+            "The date range is invalid: its start is after its end.".to_owned(),
+        ));
+    }
+    let data = crate::archive::for_report(store, request.site, request.period).await?;
+    let non_day = request.period.kind != PeriodKind::Day;
+    if visits::METHODS.contains(&request.method) {
+        visits::render(request.method, &data)
+    } else if referrers::METHODS.contains(&request.method) {
+        Ok(referrers::render(request, &data))
+    } else {
+        actions::render(request, &data, non_day)
+    }
+}
+
+/// Numbers subtables in the order they appear (`idsubdatatable`) and, with `expanded`, keeps
+/// them inline; an `idSubtable` request returns only that subtable.
+pub(crate) fn finish_table(
+    mut table: DataTable,
+    request: &ReportRequest<'_>,
+) -> Result<DataTable, ReportError> {
+    let mut next = 1;
+    number_subtables(&mut table, &mut next);
+    if let Some(id) = request.id_subtable {
+        return find_subtable(&table, id)
+            .cloned()
+            .map(|mut sub| {
+                strip_subtables(&mut sub, request.expanded);
+                sub
+            })
+            .ok_or_else(|| {
+                ReportError::Invalid(format!("The subtable with id {id} does not exist."))
+            });
+    }
+    strip_subtables(&mut table, request.expanded);
+    Ok(table)
+}
+
+fn number_subtables(table: &mut DataTable, next: &mut i64) {
+    for row in &mut table.rows {
+        if row
+            .subtable
+            .as_ref()
+            .is_some_and(|sub| !sub.rows.is_empty())
+        {
+            row.idsubdatatable = Some(*next);
+            *next += 1;
+        } else {
+            row.subtable = None;
+        }
+    }
+    for row in &mut table.rows {
+        if let Some(sub) = &mut row.subtable {
+            number_subtables(sub, next);
+        }
+    }
+}
+
+fn find_subtable(table: &DataTable, id: i64) -> Option<&DataTable> {
+    table.rows.iter().find_map(|row| {
+        let sub = row.subtable.as_ref()?;
+        if row.idsubdatatable == Some(id) {
+            Some(sub)
+        } else {
+            find_subtable(sub, id)
+        }
+    })
+}
+
+/// Without `expanded=1` a row keeps only its subtable id.
+fn strip_subtables(table: &mut DataTable, expanded: bool) {
+    for row in &mut table.rows {
+        if expanded {
+            if let Some(sub) = &mut row.subtable {
+                strip_subtables(sub, expanded);
+            }
+        } else {
+            row.subtable = None;
+        }
+    }
 }

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use shared::request::TrackingRequest;
 
-pub use site::{SiteCache, SiteInfo};
+pub use site::{SiteCache, SiteInfo, SiteTz};
 pub use writer::{WriterError, WriterHandle};
 
 /// What the transport knows about a request besides its parameters.

@@ -1,0 +1,392 @@
+//! Archiving: pre-computed reports per site, period and segment (spec/MATOMO.md 5).
+//!
+//! Days are archived from the logs in the site's time zone ([`day`]); weeks and months are summed
+//! from their days, years from their months, ranges from their days ([`data`]), with unique
+//! visitors and users recomputed from the logs for weeks and months and absent for years and
+//! ranges, as Matomo's defaults. An archive containing today is temporary and rebuilt after
+//! [`Settings::today_ttl`]; the tracker's `archive_invalidation` rows invalidate a past day and
+//! every period above it. [`run_once`] is one pass of the scheduler that `edgemeter serve` runs
+//! ([`spawn_scheduler`]) and that `edgemeter archive` runs once.
+
+pub mod actions;
+pub mod cli;
+pub mod data;
+pub mod day;
+pub mod periods;
+pub mod storage;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        RwLock,
+    },
+    time::Duration,
+};
+
+use chrono::NaiveDate;
+
+pub use data::{ArchiveData, Rec, Table};
+use storage::{Key, Status};
+
+use crate::{
+    reports::{Period, PeriodKind},
+    store::{Result, Site, Store},
+    tracker::SiteTz,
+};
+
+/// Matomo's `datatable_archiving_maximum_rows_*` defaults (`config/global.ini.php`).
+pub mod limits {
+    pub const REFERRERS: usize = 1000;
+    pub const SUBTABLE_REFERRERS: usize = 50;
+    pub const ACTIONS: usize = 500;
+    pub const SUBTABLE_ACTIONS: usize = 100;
+}
+
+/// Process-wide archiving settings (from `[archiving]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Whether a report request archives a missing period on the fly (Matomo's
+    /// `enable_browser_archiving_triggering`). Ranges are always archived on demand
+    /// (`archiving_range_force_on_browser_request = 1`).
+    pub browser_trigger: bool,
+    /// Seconds an archive containing today stays fresh
+    /// (`time_before_today_archive_considered_outdated`).
+    pub today_ttl: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            browser_trigger: true,
+            today_ttl: 900,
+        }
+    }
+}
+
+static SETTINGS: RwLock<Settings> = RwLock::new(Settings {
+    browser_trigger: true,
+    today_ttl: 900,
+});
+
+/// Sets the archiving settings of this process (at startup).
+pub fn configure(settings: Settings) {
+    *SETTINGS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+}
+
+/// The archiving settings of this process.
+pub fn settings() -> Settings {
+    *SETTINGS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What one archiving pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Tracker invalidations consumed.
+    pub invalidations: usize,
+    /// Archives built (days and the periods above them).
+    pub archived: usize,
+    /// Sites whose archiving failed (logged; retried on the next pass).
+    pub errors: usize,
+}
+
+/// How an archive is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Only read valid archives; a missing one reads as empty (browser archiving disabled).
+    ReadOnly,
+    /// Build missing, invalidated or outdated archives.
+    Build,
+    /// Rebuild this archive even when valid (its sub-periods are only built when needed).
+    Force,
+}
+
+/// One site's archiving context.
+pub struct SiteArchiver<'a> {
+    store: &'a Store,
+    idsite: i64,
+    tz: SiteTz,
+    now: i64,
+    today: NaiveDate,
+    ttl: i64,
+    built: AtomicUsize,
+}
+
+impl<'a> SiteArchiver<'a> {
+    pub fn new(store: &'a Store, site: &Site, now: i64) -> Self {
+        let tz = SiteTz::parse(&site.timezone);
+        Self {
+            store,
+            idsite: site.idsite,
+            today: tz.local_date(now),
+            tz,
+            now,
+            ttl: settings().today_ttl,
+            built: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many archives this context built.
+    pub fn built(&self) -> usize {
+        self.built.load(Ordering::Relaxed)
+    }
+
+    /// The site-local day of `now`.
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+
+    fn key(&self, period: &Period) -> Key {
+        Key {
+            idsite: self.idsite,
+            period: periods::code(period.kind),
+            date1: period.start.to_string(),
+            date2: period.end.to_string(),
+            segment: String::new(),
+        }
+    }
+
+    /// Whether a stored archive can be served as is.
+    fn is_valid(&self, period: &Period, header: &storage::Header) -> bool {
+        match header.status {
+            Status::Ok => true,
+            Status::Temporary => {
+                period.end >= self.today && self.now - header.ts_archived < self.ttl
+            }
+            Status::Invalidated | Status::Error => false,
+        }
+    }
+
+    /// The archive of `period`, built as `mode` allows; a period entirely in the future is empty.
+    pub fn get<'s>(
+        &'s self,
+        period: Period,
+        mode: Mode,
+    ) -> Pin<Box<dyn Future<Output = Result<ArchiveData>> + Send + 's>> {
+        Box::pin(async move {
+            if period.start > self.today {
+                return Ok(ArchiveData::default());
+            }
+            let key = self.key(&period);
+            let header = storage::header(self.store, &key).await?;
+            if mode != Mode::Force {
+                if let Some(header) = &header {
+                    if self.is_valid(&period, header) || mode == Mode::ReadOnly {
+                        return storage::read(self.store, header.idarchive, None).await;
+                    }
+                }
+                if mode == Mode::ReadOnly && period.kind != PeriodKind::Range {
+                    return Ok(ArchiveData::default());
+                }
+            }
+            let data = self.build(&period, mode).await?;
+            let status = if period.end >= self.today {
+                Status::Temporary
+            } else {
+                Status::Ok
+            };
+            storage::write(self.store, &key, status, self.now, &data).await?;
+            self.built.fetch_add(1, Ordering::Relaxed);
+            Ok(data)
+        })
+    }
+
+    async fn build(&self, period: &Period, mode: Mode) -> Result<ArchiveData> {
+        let (from, to) = periods::utc_bounds(&self.tz, period.start, period.end);
+        if period.kind == PeriodKind::Day {
+            return day::archive_day(self.store, self.idsite, from, to).await;
+        }
+        // Sub-periods are read or built, never forced: forcing applies to the asked period.
+        let sub_mode = if mode == Mode::ReadOnly {
+            Mode::ReadOnly
+        } else {
+            Mode::Build
+        };
+        let mut data = ArchiveData::default();
+        for sub in periods::sub_periods(period) {
+            let sub_data = self.get(sub, sub_mode).await?;
+            data.merge(&sub_data);
+        }
+        match period.kind {
+            PeriodKind::Week | PeriodKind::Month => {
+                let (visitors, users) =
+                    storage::unique_counts(self.store, self.idsite, from, to).await?;
+                data.numeric
+                    .insert("nb_uniq_visitors".into(), visitors as f64);
+                data.numeric.insert("nb_users".into(), users as f64);
+            }
+            _ => {
+                data.numeric.remove("nb_uniq_visitors");
+                data.numeric.remove("nb_users");
+            }
+        }
+        for (name, table) in &mut data.blobs {
+            let (limit, sub_limit) = if name.starts_with("Referrers") {
+                (limits::REFERRERS, limits::SUBTABLE_REFERRERS)
+            } else {
+                (limits::ACTIONS, limits::SUBTABLE_ACTIONS)
+            };
+            table.truncate(limit, sub_limit, "nb_visits");
+        }
+        Ok(data)
+    }
+
+    /// Archives the days of the site that have logs but no valid archive (gap healing), today
+    /// when its archive is outdated, and the week, month and year above every day it archived.
+    pub async fn heal(&self, window_days: u64) -> Result<()> {
+        let Some((first, last)) = storage::visit_time_span(self.store, self.idsite).await? else {
+            return Ok(());
+        };
+        let earliest = self
+            .today
+            .checked_sub_days(chrono::Days::new(window_days))
+            .unwrap_or(self.today);
+        let from = self.tz.local_date(first).max(earliest);
+        let to = self.tz.local_date(last).min(self.today);
+        if from > to {
+            return Ok(());
+        }
+        let statuses: std::collections::HashMap<String, Status> =
+            storage::day_statuses(self.store, self.idsite, &from.to_string(), &to.to_string())
+                .await?
+                .into_iter()
+                .collect();
+        let mut touched = Vec::new();
+        for date in periods::days(from, to) {
+            let status = statuses.get(&date.to_string()).copied();
+            let stale = match status {
+                None => {
+                    let (start, end) = periods::utc_bounds(&self.tz, date, date);
+                    storage::has_visits(self.store, self.idsite, start, end).await?
+                }
+                Some(Status::Ok) => false,
+                Some(Status::Temporary) => true,
+                Some(Status::Invalidated | Status::Error) => true,
+            };
+            if stale {
+                let before = self.built();
+                self.get(periods::day(date), Mode::Build).await?;
+                if self.built() > before {
+                    touched.push(date);
+                }
+            }
+        }
+        let mut parents = Vec::new();
+        for date in touched {
+            for kind in [PeriodKind::Week, PeriodKind::Month, PeriodKind::Year] {
+                let period = periods::containing(kind, date);
+                if !parents.contains(&period) {
+                    parents.push(period);
+                }
+            }
+        }
+        for period in parents {
+            self.get(period, Mode::Build).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Consumes the tracker's invalidations: each invalidates its day and every archive above it.
+pub async fn process_invalidations(store: &Store) -> Result<usize> {
+    let pending = storage::pending_invalidations(store).await?;
+    for invalidation in &pending {
+        storage::invalidate_containing(store, invalidation.idsite, &invalidation.date).await?;
+        storage::remove_invalidation(store, invalidation).await?;
+    }
+    Ok(pending.len())
+}
+
+/// How far back gap healing looks (days before today).
+const HEAL_WINDOW_DAYS: u64 = 400;
+
+/// One archiving pass over every site: consume invalidations, then archive what is missing,
+/// invalidated or outdated (today after its TTL, yesterday once complete, gaps in the past).
+pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
+    let mut outcome = Outcome {
+        invalidations: process_invalidations(store).await?,
+        ..Outcome::default()
+    };
+    for idsite in storage::site_ids(store).await? {
+        let Some(site) = store.site(idsite).await? else {
+            continue;
+        };
+        let archiver = SiteArchiver::new(store, &site, now);
+        if let Err(error) = archiver.heal(HEAL_WINDOW_DAYS).await {
+            tracing::warn!(idsite, %error, "archiving failed");
+            outcome.errors += 1;
+        }
+        outcome.archived += archiver.built();
+    }
+    Ok(outcome)
+}
+
+/// Runs [`run_once`] every `interval` (plus up to 10% jitter, so several origins on one database
+/// do not archive in lockstep) until `stop` turns true.
+pub fn spawn_scheduler(
+    store: Store,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match run_once(&store, crate::store::now_unix()).await {
+                Ok(outcome) if outcome.archived > 0 || outcome.invalidations > 0 => {
+                    tracing::info!(
+                        archived = outcome.archived,
+                        invalidations = outcome.invalidations,
+                        errors = outcome.errors,
+                        "archiving pass"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "archiving pass failed"),
+            }
+            let jitter_ms = rand::random_range(0..=interval.as_millis().max(10) as u64 / 10);
+            let pause = interval + Duration::from_millis(jitter_ms);
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+    })
+}
+
+/// The archive `produce` reads for a report: built on demand unless browser archiving is off
+/// (ranges are always built, as Matomo's `archiving_range_force_on_browser_request`).
+pub async fn for_report(store: &Store, site: &Site, period: Period) -> Result<ArchiveData> {
+    let archiver = SiteArchiver::new(store, site, crate::store::now_unix());
+    let mode = if settings().browser_trigger || period.kind == PeriodKind::Range {
+        Mode::Build
+    } else {
+        Mode::ReadOnly
+    };
+    archiver.get(period, mode).await
+}
+
+/// Marks invalidated the archive of `period` and every period above it (higher periods and
+/// ranges that overlap it); with `cascade`, also the periods inside it. Returns the count.
+pub async fn invalidate_period(
+    store: &Store,
+    idsite: i64,
+    period: &Period,
+    cascade: bool,
+) -> Result<u64> {
+    let code = periods::code(period.kind);
+    let (start, end) = (period.start.to_string(), period.end.to_string());
+    let mut count = storage::invalidate_overlapping(store, idsite, code, &start, &end).await?;
+    if cascade {
+        for lower in 1..code.min(5) {
+            count += storage::invalidate_within(store, idsite, lower, &start, &end).await?;
+        }
+    }
+    Ok(count)
+}

@@ -1,0 +1,335 @@
+//! `Actions.*`: the action metrics of a period, page URLs and titles (hierarchical, `flat=1`,
+//! `expanded=1`), entry and exit pages, outlinks, downloads and site-search keywords.
+
+use serde_json::{Map, Value};
+
+use super::{
+    finish_table,
+    format::{num, php_urlencode, put_metrics, quotient, rounded},
+    DataTable, ReportError, ReportOutput, ReportRequest, Row,
+};
+use crate::{
+    archive::{
+        actions::{
+            RECORD_DOWNLOADS, RECORD_OUTLINKS, RECORD_PAGE_TITLES, RECORD_PAGE_URLS,
+            RECORD_SITE_SEARCH,
+        },
+        data::OTHERS_LABEL,
+        ArchiveData, Rec, Table,
+    },
+    enrich::url,
+};
+
+pub(super) const METHODS: &[&str] = &[
+    "Actions.get",
+    "Actions.getPageUrls",
+    "Actions.getPageTitles",
+    "Actions.getEntryPageUrls",
+    "Actions.getExitPageUrls",
+    "Actions.getOutlinks",
+    "Actions.getDownloads",
+    "Actions.getSiteSearchKeywords",
+];
+
+/// Page metrics in Matomo's order (day names; other periods carry `sum_daily_*`).
+const PAGE_METRICS: &[&str] = &[
+    "nb_visits",
+    "nb_uniq_visitors",
+    "nb_hits",
+    "sum_time_spent",
+    "entry_nb_uniq_visitors",
+    "entry_nb_visits",
+    "entry_nb_actions",
+    "entry_sum_visit_length",
+    "entry_bounce_count",
+    "exit_nb_uniq_visitors",
+    "exit_nb_visits",
+    "sum_daily_nb_uniq_visitors",
+    "sum_daily_entry_nb_uniq_visitors",
+    "sum_daily_exit_nb_uniq_visitors",
+    "nb_hits_following_search",
+];
+
+/// Matomo's default order: most visits first, ties by label.
+fn sorted(table: &Table) -> Vec<&Rec> {
+    let mut rows: Vec<&Rec> = table.rows.iter().collect();
+    rows.sort_by(|a, b| {
+        b.get("nb_visits")
+            .total_cmp(&a.get("nb_visits"))
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    rows
+}
+
+/// `Actions.get`: `nb_keywords` is the number of distinct keywords of the period's table.
+fn get(data: &ArchiveData) -> Map<String, Value> {
+    let mut columns = Map::new();
+    let value = |name: &str| data.numeric.get(name).copied().unwrap_or(0.0);
+    if value("hits") == 0.0 {
+        return columns;
+    }
+    for name in [
+        "nb_pageviews",
+        "nb_uniq_pageviews",
+        "nb_downloads",
+        "nb_uniq_downloads",
+        "nb_outlinks",
+        "nb_uniq_outlinks",
+        "nb_searches",
+    ] {
+        columns.insert(name.to_owned(), num(value(name)));
+    }
+    let keywords = data.blobs.get(RECORD_SITE_SEARCH).map_or(0, |table| {
+        table
+            .rows
+            .iter()
+            .filter(|row| row.label != OTHERS_LABEL)
+            .count()
+    });
+    columns.insert("nb_keywords".into(), num(keywords as f64));
+    columns.insert("hits".into(), num(value("hits")));
+    columns
+}
+
+/// Processed page metrics: `avg_page_load_time`, `avg_time_on_page` (whole seconds),
+/// `bounce_rate` (entry bounces / entries) and `exit_rate` (exits / visits), rates as fractions.
+fn page_processed(columns: &mut Map<String, Value>, rec: &Rec) {
+    columns.insert("avg_page_load_time".into(), num(0.0));
+    columns.insert(
+        "avg_time_on_page".into(),
+        rounded(quotient(rec.get("sum_time_spent"), rec.get("nb_hits")), 0),
+    );
+    columns.insert(
+        "bounce_rate".into(),
+        rounded(
+            quotient(rec.get("entry_bounce_count"), rec.get("entry_nb_visits")),
+            2,
+        ),
+    );
+    columns.insert(
+        "exit_rate".into(),
+        rounded(quotient(rec.get("exit_nb_visits"), rec.get("nb_visits")), 2),
+    );
+}
+
+/// The `pageUrl` segment of a page (`==`) or folder (`=^`).
+fn url_segment(operator: &str, dimension: &str, full_url: &str) -> String {
+    format!(
+        "{dimension}{operator}{}",
+        php_urlencode(&php_urlencode(full_url))
+    )
+}
+
+/// A folder's URL prefix: its first page's URL cut after the folder's path.
+fn folder_url(rec: &Rec, path: &[&str]) -> Option<String> {
+    let leaf = first_leaf_url(rec)?;
+    let (scheme, rest) = leaf.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}/{}", path.join("/")))
+}
+
+fn first_leaf_url(rec: &Rec) -> Option<&str> {
+    if let Some(url) = rec.meta.get("url") {
+        return Some(url);
+    }
+    rec.sub
+        .as_ref()?
+        .rows
+        .iter()
+        .find_map(|row| first_leaf_url(row))
+}
+
+/// Which page report is rendered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PageReport {
+    Urls,
+    Titles,
+    Entry,
+    Exit,
+}
+
+fn page_rows(table: &Table, report: PageReport, flat: bool, path: &[&str]) -> DataTable {
+    let mut rows = Vec::new();
+    for rec in sorted(table) {
+        let keep = match report {
+            PageReport::Entry => rec.get("entry_nb_visits") > 0.0,
+            PageReport::Exit => rec.get("exit_nb_visits") > 0.0,
+            _ => true,
+        };
+        if !keep {
+            continue;
+        }
+        let mut here = path.to_vec();
+        here.push(rec.label.trim_start_matches('/'));
+        if flat {
+            if let Some(sub) = &rec.sub {
+                rows.extend(page_rows(sub, report, flat, &here).rows);
+                continue;
+            }
+        }
+        let mut columns = Map::new();
+        let label = if flat && report != PageReport::Titles {
+            rec.meta
+                .get("url")
+                .map(|u| url::flat_page_label(u.split_once("://").map_or(u, |(_, r)| r)))
+                .unwrap_or(&rec.label)
+                .to_owned()
+        } else {
+            rec.label.clone()
+        };
+        columns.insert("label".into(), Value::from(label.clone()));
+        let folder = rec.sub.is_some();
+        let names: Vec<&str> = PAGE_METRICS
+            .iter()
+            .copied()
+            .filter(|name| !(folder && name.ends_with("nb_uniq_visitors")))
+            .collect();
+        put_metrics(&mut columns, rec, &names);
+        page_processed(&mut columns, rec);
+        let dimension = match report {
+            PageReport::Titles => "pageTitle",
+            PageReport::Entry if !folder => "entryPageUrl",
+            PageReport::Exit if !folder => "exitPageUrl",
+            _ => "pageUrl",
+        };
+        if report == PageReport::Titles {
+            columns.insert(
+                "segment".into(),
+                Value::from(format!(
+                    "pageTitle=={}",
+                    php_urlencode(&php_urlencode(rec.label.trim()))
+                )),
+            );
+        } else if folder {
+            if let Some(prefix) = folder_url(rec, &here) {
+                columns.insert(
+                    "segment".into(),
+                    Value::from(url_segment("=^", dimension, &prefix)),
+                );
+            }
+        } else if let Some(full) = rec.meta.get("url") {
+            columns.insert("url".into(), Value::from(full.clone()));
+            if flat {
+                columns.insert("Actions_PageUrl".into(), Value::from(label));
+            }
+            columns.insert(
+                "segment".into(),
+                Value::from(url_segment("==", dimension, full)),
+            );
+        }
+        let subtable = if flat {
+            None
+        } else {
+            rec.sub
+                .as_ref()
+                .map(|sub| page_rows(sub, report, flat, &here))
+        };
+        rows.push(Row {
+            columns,
+            subtable,
+            idsubdatatable: None,
+        });
+    }
+    DataTable { rows }
+}
+
+fn link_rows(table: &Table, flat: bool) -> DataTable {
+    let mut rows = Vec::new();
+    for rec in sorted(table) {
+        if flat {
+            if let Some(sub) = &rec.sub {
+                rows.extend(link_rows(sub, false).rows);
+                continue;
+            }
+        }
+        let mut columns = Map::new();
+        columns.insert("label".into(), Value::from(rec.label.clone()));
+        put_metrics(
+            &mut columns,
+            rec,
+            &[
+                "nb_visits",
+                "nb_hits",
+                "sum_time_spent",
+                "nb_hits_following_search",
+            ],
+        );
+        if rec.sub.is_none() {
+            columns.insert("url".into(), Value::from(rec.label.clone()));
+        }
+        rows.push(Row {
+            columns,
+            subtable: rec.sub.as_ref().map(|sub| link_rows(sub, false)),
+            idsubdatatable: None,
+        });
+    }
+    DataTable { rows }
+}
+
+fn search_rows(table: &Table) -> DataTable {
+    let rows = sorted(table)
+        .into_iter()
+        .map(|rec| {
+            let mut columns = Map::new();
+            columns.insert("label".into(), Value::from(rec.label.clone()));
+            put_metrics(
+                &mut columns,
+                rec,
+                &["nb_visits", "nb_hits", "sum_time_spent", "exit_nb_visits"],
+            );
+            columns.insert(
+                "nb_pages_per_search".into(),
+                rounded(quotient(rec.get("nb_hits"), rec.get("nb_visits")), 1),
+            );
+            columns.insert(
+                "avg_time_on_page".into(),
+                rounded(quotient(rec.get("sum_time_spent"), rec.get("nb_hits")), 0),
+            );
+            columns.insert("bounce_rate".into(), num(0.0));
+            columns.insert(
+                "exit_rate".into(),
+                rounded(quotient(rec.get("exit_nb_visits"), rec.get("nb_visits")), 2),
+            );
+            columns.insert(
+                "segment".into(),
+                Value::from(format!("siteSearchKeyword=={}", php_urlencode(&rec.label))),
+            );
+            Row {
+                columns,
+                ..Row::default()
+            }
+        })
+        .collect();
+    DataTable { rows }
+}
+
+pub(super) fn render(
+    request: &ReportRequest<'_>,
+    data: &ArchiveData,
+    _non_day: bool,
+) -> Result<ReportOutput, ReportError> {
+    let empty = Table::default();
+    let blob = |name: &str| data.blobs.get(name).unwrap_or(&empty);
+    let table = match request.method {
+        "Actions.get" => return Ok(ReportOutput::Metrics(get(data))),
+        "Actions.getPageUrls" => {
+            page_rows(blob(RECORD_PAGE_URLS), PageReport::Urls, request.flat, &[])
+        }
+        "Actions.getEntryPageUrls" => {
+            page_rows(blob(RECORD_PAGE_URLS), PageReport::Entry, request.flat, &[])
+        }
+        "Actions.getExitPageUrls" => {
+            page_rows(blob(RECORD_PAGE_URLS), PageReport::Exit, request.flat, &[])
+        }
+        "Actions.getPageTitles" => page_rows(
+            blob(RECORD_PAGE_TITLES),
+            PageReport::Titles,
+            request.flat,
+            &[],
+        ),
+        "Actions.getOutlinks" => link_rows(blob(RECORD_OUTLINKS), request.flat),
+        "Actions.getDownloads" => link_rows(blob(RECORD_DOWNLOADS), request.flat),
+        _ => search_rows(blob(RECORD_SITE_SEARCH)),
+    };
+    finish_table(table, request).map(ReportOutput::Table)
+}
