@@ -12,11 +12,11 @@
 //! - `idSite=all` and `idSite=1,2` key the answer by site id; `lastN`, `previousN` and `D1,D2`
 //!   (with a period other than `range`) key it by period label; both nest site -> date.
 
-mod dates;
-mod filters;
+pub mod dates;
+pub mod filters;
 mod methods;
-mod params;
-mod render;
+pub mod params;
+pub mod render;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
