@@ -99,8 +99,8 @@ impl Filters {
             (regex(p), columns)
         });
         let format = match params.get("format_metrics") {
-            Some("0") | Some("false") => FormatMetrics::Raw,
-            Some("1") | Some("true") => FormatMetrics::All,
+            Some("0" | "false") => FormatMetrics::Raw,
+            Some("1" | "true") => FormatMetrics::All,
             _ => FormatMetrics::Bc,
         };
         Self {

@@ -383,7 +383,7 @@ async fn add_site(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiR
         }
     };
     let keep_url_fragment = match params.get("keepURLFragments").map(str::trim) {
-        None | Some("") | Some("0") => 0,
+        None | Some("" | "0") => 0,
         Some("1") => 1,
         Some("2") => 2,
         Some(other) => {

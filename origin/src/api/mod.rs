@@ -102,18 +102,12 @@ async fn index(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
-        Ok(body) => body,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is larger than {} bytes",
-                    state.config.max_body_bytes
-                ),
-            )
-                .into_response()
-        }
+    let Ok(body) = axum::body::to_bytes(body, state.config.max_body_bytes).await else {
+        let message = format!(
+            "the request body is larger than {} bytes",
+            state.config.max_body_bytes
+        );
+        return (StatusCode::PAYLOAD_TOO_LARGE, message).into_response();
     };
     let params = ApiParams::from_query_and_form(uri.query().unwrap_or(""), &body);
     if params.get("module") != Some("API") {

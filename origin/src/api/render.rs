@@ -348,7 +348,7 @@ pub fn php_float(f: f64) -> String {
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
     let sign = if negative { "-" } else { "" };
-    if exponent < -4 || exponent >= 14 {
+    if !(-4..14).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
         // PHP keeps one fraction digit in scientific notation: `1.0E-5`.
         let fraction = if rest.is_empty() {

@@ -7,5 +7,6 @@ mod helpers;
 
 mod cli;
 mod ingest;
+mod reporting;
 mod tracking;
 mod visits;
