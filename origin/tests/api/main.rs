@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod archive;
 mod cli;
 mod ingest;
 mod reporting;

@@ -1,0 +1,255 @@
+//! Archiving and the report methods built on it: every period on a small fixed scenario,
+//! invalidation by late data, gap healing, idempotence and site time zones.
+
+use chrono::NaiveDate;
+use origin::{
+    archive,
+    reports::{produce, Period, PeriodKind, ReportOutput, ReportRequest},
+};
+use serde_json::{json, Value};
+
+use crate::{both_backends, helpers::*};
+
+/// 2026-09-01 10:00:00 UTC, a Tuesday in the past.
+const T0: i64 = 1_788_256_800;
+
+const UA: &str = "ua=Mozilla%2F5.0%20(X11%3B%20Linux%20x86_64)%20Firefox%2F125.0";
+
+async fn track(app: &TestApp, idsite: i64, requests: &[(i64, &str)]) {
+    let requests: Vec<String> = requests
+        .iter()
+        .map(|(offset, extra)| format!("?idsite={idsite}&rec=1&cdt={}&{UA}&{extra}", T0 + offset))
+        .collect();
+    let body = json!({"requests": requests, "token_auth": app.token});
+    let answer: Value = app.track_post(body.to_string()).await.json().await.unwrap();
+    assert_eq!(answer["invalid"], 0, "{answer}");
+}
+
+/// Three visits on 2026-09-01: a direct bounce, three pages from Google with a keyword, and a
+/// campaign visit with two pages and a download.
+async fn scenario(app: &TestApp) {
+    track(
+        app,
+        app.idsite,
+        &[
+            (0, "_id=1111111111111111&cip=11.1.1.1&url=https%3A%2F%2Fexample.com%2F&action_name=Home"),
+            (
+                100,
+                "_id=2222222222222222&cip=12.1.1.1&url=https%3A%2F%2Fexample.com%2Fa&urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dred%2Bshoes",
+            ),
+            (160, "_id=2222222222222222&cip=12.1.1.1&url=https%3A%2F%2Fexample.com%2Fb"),
+            (220, "_id=2222222222222222&cip=12.1.1.1&url=https%3A%2F%2Fexample.com%2Fb"),
+            (
+                300,
+                "_id=3333333333333333&cip=13.1.1.1&url=https%3A%2F%2Fexample.com%2Fa%3Fmtm_campaign%3DAutumn",
+            ),
+            (
+                330,
+                "_id=3333333333333333&cip=13.1.1.1&download=https%3A%2F%2Fcdn.example.org%2Ff.pdf&url=https%3A%2F%2Fexample.com%2Fa",
+            ),
+            (400, "_id=3333333333333333&cip=13.1.1.1&url=https%3A%2F%2Fexample.com%2Fc"),
+        ],
+    )
+    .await;
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn period(kind: PeriodKind, start: &str, end: &str) -> Period {
+    Period {
+        kind,
+        start: date(start),
+        end: date(end),
+    }
+}
+
+async fn report(app: &TestApp, method: &str, period: Period) -> ReportOutput {
+    let site = app.store.site(app.idsite).await.unwrap().unwrap();
+    let request = ReportRequest {
+        method,
+        site: &site,
+        period,
+        flat: false,
+        expanded: false,
+        id_subtable: None,
+        id_goal: None,
+    };
+    produce(&app.store, &request).await.unwrap()
+}
+
+async fn summary(app: &TestApp, period: Period) -> Value {
+    match report(app, "VisitsSummary.get", period).await {
+        ReportOutput::Metrics(columns) => Value::Object(columns),
+        other => panic!("not metrics: {other:?}"),
+    }
+}
+
+async fn no_scheduler(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |config| config.archiving.scheduler = false).await
+}
+
+async fn visits_summary_is_archived_for_every_period(backend: Backend) {
+    let app = no_scheduler(backend).await;
+    scenario(&app).await;
+    let day = summary(&app, period(PeriodKind::Day, "2026-09-01", "2026-09-01")).await;
+    assert_eq!(
+        day,
+        json!({"nb_uniq_visitors": 3, "nb_users": 0, "nb_visits": 3, "nb_actions": 7,
+               "nb_visits_converted": 0, "bounce_count": 1, "sum_visit_length": 222,
+               "max_actions": 3, "bounce_rate": 0.33, "nb_actions_per_visit": 2.3,
+               "avg_time_on_site": 74})
+    );
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    for (kind, start, end) in [
+        (PeriodKind::Week, "2026-08-31", "2026-09-06"),
+        (PeriodKind::Month, "2026-09-01", "2026-09-30"),
+    ] {
+        let sum = summary(&app, period(kind, start, end)).await;
+        assert_eq!(sum, day, "{kind:?}");
+    }
+    for (kind, start, end) in [
+        (PeriodKind::Year, "2026-01-01", "2026-12-31"),
+        (PeriodKind::Range, "2026-08-30", "2026-09-02"),
+    ] {
+        let sum = summary(&app, period(kind, start, end)).await;
+        assert_eq!(sum["nb_visits"], 3, "{kind:?}");
+        assert!(
+            !keys(&sum).contains(&"nb_uniq_visitors".to_owned()),
+            "{kind:?} has no unique visitors"
+        );
+    }
+    let empty = summary(&app, period(PeriodKind::Day, "2026-09-02", "2026-09-02")).await;
+    assert_eq!(empty, json!({}));
+    match report(
+        &app,
+        "VisitsSummary.getVisits",
+        period(PeriodKind::Day, "2026-09-01", "2026-09-01"),
+    )
+    .await
+    {
+        ReportOutput::Value(v) => assert_eq!(v, 3),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn referrer_and_action_reports_follow_matomo(backend: Backend) {
+    let app = no_scheduler(backend).await;
+    scenario(&app).await;
+    let week = period(PeriodKind::Week, "2026-08-31", "2026-09-06");
+    let ReportOutput::Table(types) = report(&app, "Referrers.getReferrerType", week).await else {
+        panic!("not a table")
+    };
+    let labels: Vec<&str> = types.rows.iter().filter_map(|r| r.label()).collect();
+    // Ties on visits keep the referrer type order (1 direct, 2 search, 6 campaign).
+    assert_eq!(labels, ["Direct Entry", "Search Engines", "Campaigns"]);
+    let search = &types.rows[1].columns;
+    assert_eq!(search["segment"], "referrerType==search");
+    assert_eq!(search["referrer_type"], 2);
+    assert_eq!(search["sum_daily_nb_uniq_visitors"], 1);
+    assert!(search.get("nb_uniq_visitors").is_none());
+    assert!(types.rows[1].idsubdatatable.is_some());
+    assert!(types.rows[0].idsubdatatable.is_none());
+    let ReportOutput::Table(keywords) = report(&app, "Referrers.getKeywords", week).await else {
+        panic!("not a table")
+    };
+    assert_eq!(keywords.rows[0].label(), Some("red shoes"));
+    assert_eq!(
+        keywords.rows[0].columns["segment"],
+        "referrerType==search;referrerKeyword==red+shoes"
+    );
+    let day = period(PeriodKind::Day, "2026-09-01", "2026-09-01");
+    let ReportOutput::Metrics(actions) = report(&app, "Actions.get", day).await else {
+        panic!("not metrics")
+    };
+    assert_eq!(actions["nb_pageviews"], 6);
+    assert_eq!(actions["nb_uniq_pageviews"], 5);
+    assert_eq!(actions["nb_downloads"], 1);
+    let ReportOutput::Table(downloads) = report(&app, "Actions.getDownloads", day).await else {
+        panic!("not a table")
+    };
+    assert_eq!(downloads.rows[0].label(), Some("cdn.example.org"));
+}
+
+async fn late_data_invalidates_the_day_and_the_periods_above(backend: Backend) {
+    let app = no_scheduler(backend).await;
+    scenario(&app).await;
+    let now = origin::store::now_unix();
+    let first = archive::run_once(&app.store, now).await.unwrap();
+    assert!(first.archived >= 4, "{first:?}");
+    assert!(first.invalidations >= 1);
+    // A second pass has nothing to do: archives are stored and valid.
+    let again = archive::run_once(&app.store, now).await.unwrap();
+    assert_eq!(again.archived, 0, "{again:?}");
+    let month = period(PeriodKind::Month, "2026-09-01", "2026-09-30");
+    assert_eq!(summary(&app, month).await["nb_visits"], 3);
+    track(
+        &app,
+        app.idsite,
+        &[(
+            3600,
+            "_id=4444444444444444&cip=14.1.1.1&url=https%3A%2F%2Fexample.com%2Fz",
+        )],
+    )
+    .await;
+    let late = archive::run_once(&app.store, now).await.unwrap();
+    assert_eq!(late.invalidations, 1);
+    assert!(
+        late.archived >= 4,
+        "day, week, month and year rebuilt: {late:?}"
+    );
+    assert_eq!(summary(&app, month).await["nb_visits"], 4);
+}
+
+async fn missing_days_are_healed_and_new_york_days_are_local(backend: Backend) {
+    let app = no_scheduler(backend).await;
+    let ny = app
+        .store
+        .add_site(&origin::store::NewSite {
+            name: "NY".to_owned(),
+            urls: vec!["https://ny.example.com".to_owned()],
+            timezone: Some("America/New_York".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // 2026-09-02 02:00 UTC is 2026-09-01 22:00 in New York.
+    track(
+        &app,
+        ny,
+        &[(
+            16 * 3600,
+            "_id=5555555555555555&cip=15.1.1.1&url=https%3A%2F%2Fny.example.com%2F",
+        )],
+    )
+    .await;
+    archive::run_once(&app.store, origin::store::now_unix())
+        .await
+        .unwrap();
+    let site = app.store.site(ny).await.unwrap().unwrap();
+    let archiver = archive::SiteArchiver::new(&app.store, &site, origin::store::now_unix());
+    let day = archiver
+        .get(
+            period(PeriodKind::Day, "2026-09-01", "2026-09-01"),
+            archive::Mode::ReadOnly,
+        )
+        .await
+        .unwrap();
+    assert_eq!(day.numeric.get("nb_visits"), Some(&1.0), "healed and local");
+    let next = archiver
+        .get(
+            period(PeriodKind::Day, "2026-09-02", "2026-09-02"),
+            archive::Mode::ReadOnly,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.numeric.get("nb_visits").copied().unwrap_or(0.0), 0.0);
+}
+
+both_backends!(
+    visits_summary_is_archived_for_every_period,
+    referrer_and_action_reports_follow_matomo,
+    late_data_invalidates_the_day_and_the_periods_above,
+    missing_days_are_healed_and_new_york_days_are_local
+);
