@@ -50,10 +50,12 @@ pub struct Filters {
 /// Rows at most in `filter_limit` unless asked otherwise.
 pub const DEFAULT_LIMIT: i64 = 100;
 
+/// An integer parameter; a value that is not an integer counts as absent, as
+/// `Common::getRequestVar($name, $default, 'int')` falls back to the default.
 fn integer(params: &ApiParams, name: &str) -> Option<i64> {
     params
         .non_empty(name)
-        .map(|v| v.trim().parse::<i64>().unwrap_or(0))
+        .and_then(|v| v.trim().parse::<i64>().ok())
 }
 
 /// A case-insensitive expression; an invalid one matches its text literally. `None` only when
@@ -453,6 +455,8 @@ mod tests {
             labels(&filters("filter_offset=10").apply(sample())).len(),
             0
         );
+        let not_a_number = filters("filter_limit=abc").apply(sample());
+        assert_eq!(labels(&not_a_number).len(), 4, "a bad limit is the default");
     }
 
     #[test]

@@ -985,6 +985,17 @@ mod tests {
     }
 
     #[test]
+    fn a_json_callback_wraps_the_answer_as_javascript() {
+        let options = RenderOptions {
+            convert_to_unicode: true,
+            callback: Some("cb".to_owned()),
+        };
+        let rendered = render(&Output::Scalar(json!(1)), Format::Json, &options);
+        assert_eq!(rendered.body, br#"cb({"value":1})"#);
+        assert!(rendered.content_type.starts_with("application/javascript"));
+    }
+
+    #[test]
     fn xml_of_keyed_arrays_uses_row_keys() {
         let value = json!({"1": {"idgoal": 1, "name": "G"}});
         assert_eq!(
