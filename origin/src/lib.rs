@@ -3,6 +3,7 @@
 //! Reading order: `cli` (commands) -> `startup` (the app) -> `http` (routes) -> `tracker` (from a
 //! tracking request to a visit) -> `store` (the database).
 
+pub mod api;
 pub mod archive;
 pub mod auth;
 pub mod cli;

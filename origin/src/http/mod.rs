@@ -3,7 +3,8 @@
 //! - `tracking`: Matomo's tracking endpoint `/matomo.php` and `/piwik.php` (direct clients);
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
-//! - `health`: `/healthz` and Prometheus `/metrics`.
+//! - `health`: `/healthz` and Prometheus `/metrics`;
+//! - `crate::api`: Matomo's Reporting API at `/index.php`.
 
 mod answer;
 mod health;
@@ -37,6 +38,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tracking::router())
+        .merge(crate::api::router())
         .merge(ingest::router())
         .merge(tracker_script::router())
         .merge(health::router())

@@ -6,6 +6,7 @@
 //! without a generic-bounds maze and without `sqlx::Any`. Schema differences live only in the two
 //! migration folders (`origin/migrations/{sqlite,postgres}`), which keep the same versions.
 
+mod api;
 mod sites;
 mod users;
 pub mod visits;
@@ -19,6 +20,7 @@ use sqlx::{
     PgPool, Sqlite, SqlitePool, Transaction,
 };
 
+pub use api::ANONYMOUS;
 pub use sites::{CustomDimension, Goal, NewGoal, NewSite, Site, CUSTOM_DIMENSION_SLOTS};
 pub use users::{Access, TokenOwner};
 

@@ -8,5 +8,6 @@ mod helpers;
 mod archive;
 mod cli;
 mod ingest;
+mod reporting;
 mod tracking;
 mod visits;

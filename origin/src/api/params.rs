@@ -1,0 +1,168 @@
+//! The parameters of one Reporting API request: the URL query and the form body, merged the way
+//! Matomo merges them, with PHP's `name[]=` / `name[N]=` array syntax.
+//!
+//! Matomo reads `$_GET + $_POST` (`core/API/Request.php::getDefaultRequest` through
+//! `Request::getRequestArrayFromString`): on a name present in both, the **URL query wins**, as in
+//! the tracker. Within one source a repeated plain name keeps its last value (PHP's `parse_str`).
+
+use percent_encoding::percent_decode;
+
+/// The merged (name, value) pairs of one API request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiParams {
+    /// Plain names: one value each, first source wins.
+    pairs: Vec<(String, String)>,
+    /// Array names (`urls` for `urls[]=` and `urls[0]=`): values in order of appearance.
+    arrays: Vec<(String, Vec<String>)>,
+}
+
+impl ApiParams {
+    /// Merges the URL query and a form-encoded body, the query winning on a clash.
+    pub fn from_query_and_form(query: &str, form: &[u8]) -> Self {
+        let mut from_query = Self::parse(query.as_bytes());
+        let from_form = Self::parse(form);
+        for (name, value) in from_form.pairs {
+            if from_query.get(&name).is_none() {
+                from_query.pairs.push((name, value));
+            }
+        }
+        for (name, values) in from_form.arrays {
+            if from_query.list(&name).is_empty() {
+                from_query.arrays.push((name, values));
+            }
+        }
+        from_query
+    }
+
+    /// Parses one `a=1&b[]=2` string (a leading `?` is ignored).
+    pub fn parse(raw: &[u8]) -> Self {
+        let raw = raw.strip_prefix(b"?").unwrap_or(raw);
+        let mut params = Self::default();
+        for piece in raw.split(|byte| *byte == b'&') {
+            if piece.is_empty() {
+                continue;
+            }
+            let (name, value) = match piece.iter().position(|byte| *byte == b'=') {
+                Some(at) => (&piece[..at], &piece[at + 1..]),
+                None => (piece, &b""[..]),
+            };
+            let name = decode(name);
+            let value = decode(value);
+            if let Some(open) = name.find('[').filter(|_| name.ends_with(']')) {
+                let base = name[..open].to_owned();
+                match params.arrays.iter_mut().find(|(n, _)| *n == base) {
+                    Some((_, values)) => values.push(value),
+                    None => params.arrays.push((base, vec![value])),
+                }
+            } else {
+                params.set(name, value);
+            }
+        }
+        params
+    }
+
+    /// Sets a plain value, replacing an existing one in place.
+    pub fn set(&mut self, name: String, value: String) {
+        match self.pairs.iter_mut().find(|(n, _)| *n == name) {
+            Some(pair) => pair.1 = value,
+            None => self.pairs.push((name, value)),
+        }
+    }
+
+    /// Removes a plain value and an array of the same name.
+    pub fn remove(&mut self, name: &str) {
+        self.pairs.retain(|(n, _)| n != name);
+        self.arrays.retain(|(n, _)| n != name);
+    }
+
+    /// A plain value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A plain value that is present and not empty (PHP's `!empty()` on strings, minus "0").
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|value| !value.is_empty())
+    }
+
+    /// A boolean flag: `1`, `true` (Matomo's `Common::getRequestVar(..., 'int')` plus `true`).
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(v) if v == "1" || v.eq_ignore_ascii_case("true"))
+    }
+
+    /// The values of `name[]=`, or of a plain `name=` when no array was sent.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        if let Some((_, values)) = self.arrays.iter().find(|(n, _)| n == name) {
+            return values.clone();
+        }
+        self.get(name)
+            .map(|v| vec![v.to_owned()])
+            .unwrap_or_default()
+    }
+
+    /// Fills every name missing here from `defaults` (the bulk request's `$params += $query`).
+    pub fn fill_from(&mut self, defaults: &ApiParams) {
+        for (name, value) in &defaults.pairs {
+            if self.get(name).is_none() && self.list(name).is_empty() {
+                self.pairs.push((name.clone(), value.clone()));
+            }
+        }
+        for (name, values) in &defaults.arrays {
+            if self.list(name).is_empty() {
+                self.arrays.push((name.clone(), values.clone()));
+            }
+        }
+    }
+}
+
+/// `+` is a space, then percent-decoding; invalid UTF-8 is decoded lossily.
+fn decode(raw: &[u8]) -> String {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|byte| if *byte == b'+' { b' ' } else { *byte })
+        .collect();
+    percent_decode(&spaced).decode_utf8_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_query_wins_over_the_form_body_on_a_clash() {
+        let params = ApiParams::from_query_and_form("format=xml&a=1", b"format=json&b=2");
+        assert_eq!(params.get("format"), Some("xml"));
+        assert_eq!(params.get("a"), Some("1"));
+        assert_eq!(params.get("b"), Some("2"));
+    }
+
+    #[test]
+    fn bracket_arrays_keep_their_order_with_or_without_indexes() {
+        let params = ApiParams::parse(b"urls[]=https%3A%2F%2Fa&urls[]=b+c&x[0]=1&x[1]=2");
+        assert_eq!(params.list("urls"), vec!["https://a", "b c"]);
+        assert_eq!(params.list("x"), vec!["1", "2"]);
+        assert_eq!(params.get("urls"), None);
+    }
+
+    #[test]
+    fn a_plain_value_is_a_one_element_list() {
+        assert_eq!(ApiParams::parse(b"urls=a").list("urls"), vec!["a"]);
+        assert!(ApiParams::parse(b"").list("urls").is_empty());
+    }
+
+    #[test]
+    fn a_repeated_plain_name_keeps_its_last_value() {
+        assert_eq!(ApiParams::parse(b"?a=1&a=2").get("a"), Some("2"));
+    }
+
+    #[test]
+    fn filling_from_defaults_never_overrides() {
+        let mut sub = ApiParams::parse(b"method=A.b&idSite=2");
+        sub.fill_from(&ApiParams::parse(b"idSite=1&token_auth=t"));
+        assert_eq!(sub.get("idSite"), Some("2"));
+        assert_eq!(sub.get("token_auth"), Some("t"));
+    }
+}
