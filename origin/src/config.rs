@@ -87,6 +87,9 @@ pub struct TrackerConfig {
     pub custom_timestamp_max_age_without_token: i64,
     /// `page_maximum_length`.
     pub page_maximum_length: usize,
+    /// PrivacyManager's `doNotTrackEnabled` (off by default in Matomo 5): exclude requests whose
+    /// browser sent `DNT: 1`.
+    pub honour_do_not_track: bool,
     /// Global list of query parameters removed from page URLs, on top of Matomo's default list.
     pub excluded_query_parameters: Vec<String>,
 }
@@ -120,6 +123,7 @@ impl Default for TrackerConfig {
             enable_userid_overwrites_visitorid: true,
             custom_timestamp_max_age_without_token: 86_400,
             page_maximum_length: 1024,
+            honour_do_not_track: false,
             excluded_query_parameters: Vec::new(),
         }
     }

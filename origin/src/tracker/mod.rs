@@ -73,6 +73,8 @@ pub enum Exclusion {
     UnknownUrl,
     /// A heartbeat for a visit that has ended (or never started).
     PingWithoutVisit,
+    /// The browser asked not to be tracked (`DNT: 1`) and the origin honours it.
+    DoNotTrack,
     /// `ca=1` without an action a plugin handles.
     CustomActionWithoutHandler,
 }

@@ -103,6 +103,9 @@ impl Rules<'_> {
         if !req.rec {
             return Ok(Outcome::Excluded(Exclusion::NoRec));
         }
+        if self.config.honour_do_not_track && facts.dnt {
+            return Ok(Outcome::Excluded(Exclusion::DoNotTrack));
+        }
         if ip.is_some_and(|ip| exclusion::ip_excluded(ip, &site.exclusions.ips)) {
             return Ok(Outcome::Excluded(Exclusion::ExcludedIp));
         }

@@ -359,7 +359,33 @@ async fn switching_recording_off_answers_503_and_stores_nothing(backend: Backend
     app.stop().await;
 }
 
+async fn do_not_track_is_honoured_only_when_configured(backend: Backend) {
+    for honour in [false, true] {
+        let app = spawn_app_with(backend, |config| {
+            config.tracker.honour_do_not_track = honour
+        })
+        .await;
+        let response = app
+            .client
+            .get(app.url(&format!(
+                "/matomo.php?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F",
+                app.idsite
+            )))
+            .header("dnt", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM log_visit").await,
+            i64::from(!honour)
+        );
+        app.stop().await;
+    }
+}
+
 both_backends!(
+    do_not_track_is_honoured_only_when_configured,
     a_get_pageview_is_stored_and_answered_with_the_gif,
     send_image_0_is_answered_with_an_empty_204,
     a_beacon_post_with_parameters_in_the_url_and_an_empty_body_is_tracked,
