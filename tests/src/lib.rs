@@ -203,6 +203,18 @@ impl Origin {
     }
 
     /// What the server printed so far (for failure messages).
+    /// Calls the Reporting API (`/index.php?module=API&method=...&format=json` with the super
+    /// user's token) and returns the parsed JSON answer.
+    pub fn api(&self, method: &str, params: &str) -> serde_json::Value {
+        let path = format!(
+            "/index.php?module=API&method={method}&format=json&token_auth={}&{params}",
+            self.token
+        );
+        let body = http_get(&self.base_url, &path);
+        serde_json::from_str(&body)
+            .unwrap_or_else(|err| panic!("{method}: not JSON ({err}): {body}"))
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
@@ -293,4 +305,22 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// A plain HTTP/1.0 GET on the loopback origin; returns the body of a 200 answer.
+fn http_get(base_url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base_url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("connecting to the origin");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").expect("sending the request");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("reading the answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "GET {path}: {head}"
+    );
+    body.to_owned()
 }

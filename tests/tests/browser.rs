@@ -233,6 +233,15 @@ async fn journey(tracker: &str) -> Shape {
     assert_eq!(conversion.referer_type, Some(3));
     assert_eq!(conversion.referer_name.as_deref(), Some("localhost"));
 
+    // The Reporting API counts the visit (today's archive is built on demand).
+    let summary = origin.api(
+        "VisitsSummary.get",
+        &format!("idSite={}&period=day&date=today", origin.idsite),
+    );
+    assert_eq!(summary["nb_visits"], 1, "{tracker}: {summary}");
+    assert_eq!(summary["nb_actions"], 6, "{tracker}: {summary}");
+    assert_eq!(summary["nb_visits_converted"], 1, "{tracker}: {summary}");
+
     Shape {
         kinds,
         totals: (
