@@ -146,15 +146,24 @@ impl Rules<'_> {
         }
 
         let page_url = req.url.as_deref().unwrap_or("");
-        let referrer = referrer::classify(
-            page_url,
-            req.urlref.as_deref(),
-            &site.site.urls,
-            &site.exclusions.excluded_referrers,
-        );
+        let classify = |visit: Option<&VisitRow>| {
+            referrer::classify(
+                page_url,
+                req.urlref.as_deref(),
+                &site.site.urls,
+                &site.exclusions.excluded_referrers,
+                visit.and_then(visit_campaign),
+            )
+        };
+        // Matomo classifies against the recognised visitor's last visit, and again against no
+        // visit once a new one starts (`Visit::setNewVisitorInformation` clears the properties).
+        let mut referrer = classify(last.as_ref());
         let continuing = last
             .as_ref()
             .filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
+        if continuing.is_none() && last.is_some() {
+            referrer = classify(None);
+        }
 
         let mut recorded = self.record_action(tx, site, req).await?;
         let idvisitor = claimed_visitor
@@ -184,9 +193,7 @@ impl Rules<'_> {
                         recorded.row.time_spent_ref_action = since;
                     }
                     let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
-                    let campaign_replaces_direct = referrer.kind
-                        == referrer::ReferrerType::Campaign
-                        && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
+                    let replaces = replaces_direct_entry(visit, &referrer);
                     let update = VisitUpdate {
                         idvisit: visit.idvisit,
                         idvisitor: idvisitor.clone(),
@@ -200,15 +207,25 @@ impl Rules<'_> {
                         entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
                         entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
                         exit: recorded.exit(),
-                        referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
+                        referrer: replaces.then(|| stored_referrer(&referrer)),
                         custom_dimensions: dimensions.visit.clone(),
                     };
                     visits::update_visit(tx, &update).await?;
-                    let known = (
-                        visit.referer_type,
-                        visit.referer_name.clone(),
-                        visit.referer_keyword.clone(),
-                    );
+                    // Goals see the visit's referrer after this request's update
+                    // (`Referrers\Columns\Base::getValueForRecordGoal` reads the visitor columns).
+                    let known = if replaces {
+                        (
+                            Some(referrer.kind as i64),
+                            referrer.name.clone(),
+                            referrer.keyword.clone(),
+                        )
+                    } else {
+                        (
+                            visit.referer_type,
+                            visit.referer_name.clone(),
+                            visit.referer_keyword.clone(),
+                        )
+                    };
                     let returning = i64::from(visit.visitor_count_visits > 1);
                     (
                         visit.idvisit,
@@ -776,6 +793,29 @@ fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
         p.on_load,
     ]
     .map(|ms| ms.and_then(|ms| i64::try_from(ms).ok()))
+}
+
+/// Whether a request of an existing visit replaces the visit's referrer: Matomo keeps the first
+/// referrer of a visit, except that a visit recorded as direct entry takes the first non-direct
+/// referrer a later request of it carries (a campaign in its URL, or a search engine, social
+/// network or website in its `urlref`), all four `referer_*` columns at once.
+/// `plugins/Referrers/Columns/{ReferrerType,ReferrerName,Keyword,ReferrerUrl}.php::onExistingVisit`
+/// (`isCurrentReferrerDirectEntry($visitor) && referer_type != REFERRER_TYPE_DIRECT_ENTRY`);
+/// `Campaign.php::shouldForceNewVisit` then does not split such a visit on a campaign.
+fn replaces_direct_entry(visit: &VisitRow, referrer: &referrer::Referrer) -> bool {
+    visit.referer_type == Some(referrer::ReferrerType::Direct as i64)
+        && referrer.kind != referrer::ReferrerType::Direct
+}
+
+/// The visit's campaign, when its referrer is one.
+fn visit_campaign(visit: &VisitRow) -> Option<referrer::VisitCampaign<'_>> {
+    if visit.referer_type != Some(referrer::ReferrerType::Campaign as i64) {
+        return None;
+    }
+    Some(referrer::VisitCampaign {
+        name: visit.referer_name.as_deref()?,
+        keyword: visit.referer_keyword.as_deref(),
+    })
 }
 
 fn stored_referrer(referrer: &referrer::Referrer) -> StoredReferrer {
