@@ -136,15 +136,6 @@ impl Rules<'_> {
             .find_visit(tx, idsite, req, &config_id, claimed_visitor, time)
             .await?;
 
-        if req.ping {
-            let Some(visit) = last.filter(|v| !self.expired(v, time)) else {
-                return Ok(Outcome::Excluded(Exclusion::PingWithoutVisit));
-            };
-            let total = (1 + time - visit.visit_first_action_time).max(0);
-            visits::update_visit_time(tx, visit.idvisit, total).await?;
-            return Ok(Outcome::Tracked);
-        }
-
         let page_url = req.url.as_deref().unwrap_or("");
         let classify = |visit: Option<&VisitRow>| {
             referrer::classify(
@@ -161,16 +152,17 @@ impl Rules<'_> {
         let continuing = last
             .as_ref()
             .filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
+        if req.ping {
+            return self
+                .ping(tx, site, req, continuing, claimed_visitor, &referrer, time)
+                .await;
+        }
         if continuing.is_none() && last.is_some() {
             referrer = classify(None);
         }
 
         let mut recorded = self.record_action(tx, site, req).await?;
-        let idvisitor = claimed_visitor
-            .map(|id| id.to_vec())
-            .or_else(|| continuing.map(|v| v.idvisitor.clone()))
-            .or_else(|| last.as_ref().map(|v| v.idvisitor.clone()))
-            .unwrap_or_else(|| rand::random::<[u8; 8]>().to_vec());
+        let idvisitor = visitor_id(claimed_visitor, continuing, last.as_ref());
         let dimensions = self.dimension_values(site, req);
 
         let (idvisit, visitor_returning, visitor_count_visits, pageviews_before, known_referrer) =
@@ -333,6 +325,49 @@ impl Rules<'_> {
         if day < site.tz.local_date(self.now) {
             visits::invalidate_day(tx, idsite, &day.to_string(), self.now).await?;
         }
+        Ok(Outcome::Tracked)
+    }
+
+    /// A `ping=1` heartbeat. Matomo drops it when it would start a visit
+    /// (`plugins/Heartbeat/Tracker/PingRequestProcessor.php`: any reason of
+    /// [`Self::starts_new_visit`]); otherwise it runs every `onExistingVisit` hook of the visit
+    /// (`core/Tracker/Visit.php::handleExistingVisit`) without recording an action: the visit
+    /// length becomes 1 + now - first action (`VisitTotalTime::onExistingVisit`), the last action
+    /// time stays (`VisitLastActionTime::onExistingVisit` skips pings), and like any request of the
+    /// visit it sets `user_id` and `idvisitor` from its `uid`/`_id` (`UserId::onExistingVisit`,
+    /// `Visit::setIdVisitorForExistingVisit`), a direct entry takes its referrer, and visit-scoped
+    /// custom dimensions take its values.
+    #[allow(clippy::too_many_arguments)]
+    async fn ping(
+        &self,
+        tx: &mut Tx,
+        site: &SiteInfo,
+        req: &TrackingRequest,
+        continuing: Option<&VisitRow>,
+        claimed_visitor: Option<[u8; 8]>,
+        referrer: &referrer::Referrer,
+        time: i64,
+    ) -> Result<Outcome> {
+        let Some(visit) = continuing else {
+            return Ok(Outcome::Excluded(Exclusion::PingWithoutVisit));
+        };
+        let update = VisitUpdate {
+            idvisit: visit.idvisit,
+            idvisitor: visitor_id(claimed_visitor, Some(visit), Some(visit)),
+            user_id: req.user_id.clone(),
+            visit_last_action_time: visit.visit_last_action_time,
+            visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
+            add_actions: 0,
+            add_interactions: 0,
+            add_searches: 0,
+            add_events: 0,
+            entry_idaction_url: None,
+            entry_idaction_name: None,
+            exit: None,
+            referrer: replaces_direct_entry(visit, referrer).then(|| stored_referrer(referrer)),
+            custom_dimensions: self.dimension_values(site, req).visit,
+        };
+        visits::update_visit(tx, &update).await?;
         Ok(Outcome::Tracked)
     }
 
@@ -805,6 +840,24 @@ fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
 fn replaces_direct_entry(visit: &VisitRow, referrer: &referrer::Referrer) -> bool {
     visit.referer_type == Some(referrer::ReferrerType::Direct as i64)
         && referrer.kind != referrer::ReferrerType::Direct
+}
+
+/// The visitor id a request records. A request continuing a visit writes the id it claims
+/// (`uid` hash, `cid` or `_id`) over the visit's (`Visit::setIdVisitorForExistingVisit`). A new
+/// visit of a recognised visitor keeps the id of the visit found, even when it was found by
+/// fingerprint under another id (`VisitorRecognizer::findKnownVisitor` copies the row's
+/// `idvisitor`; `Visit::getVisitorIdcookie` returns it for a known visitor); an unknown visitor
+/// gets the claimed id, else a random one.
+fn visitor_id(
+    claimed: Option<[u8; 8]>,
+    continuing: Option<&VisitRow>,
+    last: Option<&VisitRow>,
+) -> Vec<u8> {
+    match (continuing, last) {
+        (Some(visit), _) => claimed.map_or_else(|| visit.idvisitor.clone(), |id| id.to_vec()),
+        (None, Some(known)) => known.idvisitor.clone(),
+        (None, None) => claimed.map_or_else(|| rand::random::<[u8; 8]>().to_vec(), |id| id.to_vec()),
+    }
 }
 
 /// The visit's campaign, when its referrer is one.
