@@ -139,7 +139,12 @@ fn visits_summary(visits: &[VisitLog], numeric: &mut BTreeMap<String, f64>) {
     );
 }
 
-/// Accumulates visit metrics per label path, with the distinct sets unique counts need.
+/// Accumulates visit metrics per label path. Unique visitors and users are counted the way
+/// Matomo's Referrers archiver counts them: it queries visits grouped by `referer_type`,
+/// `referer_name`, `referer_keyword` and `referer_url`, takes `count(distinct idvisitor)` and
+/// `count(distinct user_id)` per group, and sums those counts into every row the group belongs to
+/// (`plugins/Referrers/RecordBuilders/Referrers.php::aggregateVisitRow`, `sumRowWithLabel`). So a
+/// visitor with two visits from different referrer URLs counts twice in its referrer type row.
 #[derive(Debug, Default)]
 pub(crate) struct VisitTree {
     rows: HashMap<String, VisitNode>,
@@ -148,8 +153,8 @@ pub(crate) struct VisitTree {
 #[derive(Debug, Default)]
 struct VisitNode {
     rec: Rec,
-    visitors: HashSet<Vec<u8>>,
-    users: HashSet<String>,
+    uniq_visitors: usize,
+    users: usize,
     converted_visits: BTreeMap<i64, HashSet<i64>>,
     sub: Option<VisitTree>,
 }
@@ -171,23 +176,27 @@ impl VisitTree {
         }
     }
 
-    /// Adds a visit to the row at `path` and to every row above it.
-    pub(crate) fn add_visit(&mut self, path: &[&str], visit: &VisitLog) {
+    /// Adds one group of visits (see [`VisitTree`]) to the row at `path` and every row above it.
+    pub(crate) fn add_group(&mut self, path: &[&str], group: &[&VisitLog]) {
+        let visitors: HashSet<&[u8]> = group.iter().map(|v| v.idvisitor.as_slice()).collect();
+        let users: HashSet<&str> = group.iter().filter_map(|v| v.user_id.as_deref()).collect();
         for depth in 1..=path.len() {
             if let Some(node) = self.node(&path[..depth]) {
-                node.visitors.insert(visit.idvisitor.clone());
-                if let Some(user) = &visit.user_id {
-                    node.users.insert(user.clone());
-                }
+                node.uniq_visitors += visitors.len();
+                node.users += users.len();
                 let m = &mut node.rec.m;
-                *m.entry("nb_visits".into()).or_default() += 1.0;
-                *m.entry("nb_actions".into()).or_default() += visit.visit_total_actions as f64;
-                let max = m.entry("max_actions".into()).or_default();
-                *max = max.max(visit.visit_total_actions as f64);
-                *m.entry("sum_visit_length".into()).or_default() += visit.visit_total_time as f64;
-                *m.entry("bounce_count".into()).or_default() += f64::from(u8::from(bounced(visit)));
-                *m.entry("nb_visits_converted".into()).or_default() +=
-                    f64::from(u8::from(visit.visit_goal_converted != 0));
+                for visit in group {
+                    *m.entry("nb_visits".into()).or_default() += 1.0;
+                    *m.entry("nb_actions".into()).or_default() += visit.visit_total_actions as f64;
+                    let max = m.entry("max_actions".into()).or_default();
+                    *max = max.max(visit.visit_total_actions as f64);
+                    *m.entry("sum_visit_length".into()).or_default() +=
+                        visit.visit_total_time as f64;
+                    *m.entry("bounce_count".into()).or_default() +=
+                        f64::from(u8::from(bounced(visit)));
+                    *m.entry("nb_visits_converted".into()).or_default() +=
+                        f64::from(u8::from(visit.visit_goal_converted != 0));
+                }
             }
         }
     }
@@ -213,8 +222,8 @@ impl VisitTree {
             .map(|node| {
                 let mut rec = node.rec;
                 rec.m
-                    .insert("nb_uniq_visitors".into(), node.visitors.len() as f64);
-                rec.m.insert("nb_users".into(), node.users.len() as f64);
+                    .insert("nb_uniq_visitors".into(), node.uniq_visitors as f64);
+                rec.m.insert("nb_users".into(), node.users as f64);
                 for (idgoal, visits) in node.converted_visits {
                     rec.goals
                         .entry(idgoal)
@@ -345,16 +354,33 @@ fn referrer_tables(
     .into_iter()
     .map(|name| (name, VisitTree::default()))
     .collect();
+    // Matomo's query groups (see `VisitTree`); a missing type is a direct entry
+    // (`makeReferrerTypeNonEmpty`).
+    type GroupKey<'v> = (i64, Option<&'v str>, Option<&'v str>, Option<&'v str>);
+    let mut groups: BTreeMap<GroupKey<'_>, Vec<&VisitLog>> = BTreeMap::new();
     for visit in visits {
+        let key = (
+            visit
+                .referer_type
+                .filter(|t| *t != 0)
+                .unwrap_or(referrer::ReferrerType::Direct as i64),
+            visit.referer_name.as_deref(),
+            visit.referer_keyword.as_deref(),
+            visit.referer_url.as_deref(),
+        );
+        groups.entry(key).or_default().push(visit);
+    }
+    for group in groups.values() {
+        let Some(first) = group.first() else { continue };
         let labels = Labels::new(
-            visit.referer_type,
-            &visit.referer_name,
-            &visit.referer_keyword,
-            &visit.referer_url,
+            first.referer_type,
+            &first.referer_name,
+            &first.referer_keyword,
+            &first.referer_url,
         );
         for (record, path) in labels.paths(true) {
             if let Some(tree) = trees.get_mut(record) {
-                tree.add_visit(&path, visit);
+                tree.add_group(&path, group);
             }
         }
     }

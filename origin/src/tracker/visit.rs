@@ -856,7 +856,9 @@ fn visitor_id(
     match (continuing, last) {
         (Some(visit), _) => claimed.map_or_else(|| visit.idvisitor.clone(), |id| id.to_vec()),
         (None, Some(known)) => known.idvisitor.clone(),
-        (None, None) => claimed.map_or_else(|| rand::random::<[u8; 8]>().to_vec(), |id| id.to_vec()),
+        (None, None) => {
+            claimed.map_or_else(|| rand::random::<[u8; 8]>().to_vec(), |id| id.to_vec())
+        }
     }
 }
 
