@@ -405,3 +405,85 @@ fn referrer_tables(
         blobs.insert(record.to_owned(), table);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(idvisitor: u8, user: Option<&str>, kind: i64, name: &str, url: &str) -> VisitLog {
+        VisitLog {
+            idvisit: 0,
+            idvisitor: vec![idvisitor; 8],
+            user_id: user.map(str::to_owned),
+            visit_total_actions: 1,
+            visit_total_time: 10,
+            visit_goal_converted: 0,
+            referer_type: Some(kind),
+            referer_name: (!name.is_empty()).then(|| name.to_owned()),
+            referer_keyword: None,
+            referer_url: (!url.is_empty()).then(|| url.to_owned()),
+            visit_entry_idaction_url: None,
+            visit_entry_idaction_name: None,
+            visit_exit_idaction_url: None,
+            visit_exit_idaction_name: None,
+        }
+    }
+
+    fn metric(table: &Table, label: &str, name: &str) -> f64 {
+        table
+            .rows
+            .iter()
+            .find(|r| r.label == label)
+            .and_then(|r| r.m.get(name).copied())
+            .unwrap_or(-1.0)
+    }
+
+    #[test]
+    fn referrer_unique_counts_are_summed_over_type_name_keyword_and_url_groups() {
+        let visits = [
+            // One visitor (and user), two direct visits with different referrer URLs.
+            visit(1, Some("u"), 1, "", ""),
+            visit(1, Some("u"), 1, "", "https://shop.example.com/a"),
+            // Two visits of one visitor from one website URL, one from another URL.
+            visit(
+                2,
+                None,
+                3,
+                "forum.example.net",
+                "https://forum.example.net/1",
+            ),
+            visit(
+                2,
+                None,
+                3,
+                "forum.example.net",
+                "https://forum.example.net/1",
+            ),
+            visit(
+                2,
+                None,
+                3,
+                "forum.example.net",
+                "https://forum.example.net/2",
+            ),
+        ];
+        let mut blobs = BTreeMap::new();
+        referrer_tables(&visits, &[], &mut blobs);
+        let types = &blobs[RECORD_TYPE];
+        assert_eq!(metric(types, "1", "nb_visits"), 2.0);
+        assert_eq!(metric(types, "1", "nb_uniq_visitors"), 2.0);
+        assert_eq!(metric(types, "1", "nb_users"), 2.0);
+        assert_eq!(metric(types, "3", "nb_visits"), 3.0);
+        assert_eq!(metric(types, "3", "nb_uniq_visitors"), 2.0);
+        let websites = &blobs[RECORD_WEBSITES];
+        assert_eq!(
+            metric(websites, "forum.example.net", "nb_uniq_visitors"),
+            2.0
+        );
+        let urls = websites.rows[0].sub.as_ref().expect("URL subtable");
+        assert_eq!(
+            metric(urls, "https://forum.example.net/1", "nb_uniq_visitors"),
+            1.0
+        );
+    }
+}

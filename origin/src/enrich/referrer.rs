@@ -911,4 +911,30 @@ mod tests {
         assert_eq!(ReferrerType::Social.segment_value(), "social");
         assert_eq!(ReferrerType::Campaign as u8, 6);
     }
+
+    #[test]
+    fn a_campaign_without_keyword_takes_the_keyword_of_its_visit_campaign_of_the_same_name() {
+        let page = "https://shop.example.com/?utm_campaign=Digest";
+        let visit = VisitCampaign {
+            name: "digest",
+            keyword: Some("www.linkedin.com"),
+        };
+        let r = classify(page, None, &site(), &[], Some(visit));
+        assert_eq!(r.keyword.as_deref(), Some("www.linkedin.com"));
+        // Another campaign, or no visit: the referrer host (here none) is the keyword.
+        let other = VisitCampaign {
+            name: "spring",
+            keyword: Some("www.linkedin.com"),
+        };
+        assert_eq!(
+            classify(page, None, &site(), &[], Some(other)).keyword,
+            None
+        );
+        let r = classify(page, Some("https://t.co/x"), &site(), &[], None);
+        assert_eq!(r.keyword.as_deref(), Some("t.co"));
+        // A keyword in the URL always wins.
+        let page = "https://shop.example.com/?utm_campaign=Digest&utm_term=Rust";
+        let r = classify(page, None, &site(), &[], Some(visit));
+        assert_eq!(r.keyword.as_deref(), Some("rust"));
+    }
 }
