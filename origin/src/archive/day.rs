@@ -139,7 +139,12 @@ fn visits_summary(visits: &[VisitLog], numeric: &mut BTreeMap<String, f64>) {
     );
 }
 
-/// Accumulates visit metrics per label path, with the distinct sets unique counts need.
+/// Accumulates visit metrics per label path. Unique visitors and users are counted the way
+/// Matomo's Referrers archiver counts them: it queries visits grouped by `referer_type`,
+/// `referer_name`, `referer_keyword` and `referer_url`, takes `count(distinct idvisitor)` and
+/// `count(distinct user_id)` per group, and sums those counts into every row the group belongs to
+/// (`plugins/Referrers/RecordBuilders/Referrers.php::aggregateVisitRow`, `sumRowWithLabel`). So a
+/// visitor with two visits from different referrer URLs counts twice in its referrer type row.
 #[derive(Debug, Default)]
 pub(crate) struct VisitTree {
     rows: HashMap<String, VisitNode>,
@@ -148,8 +153,8 @@ pub(crate) struct VisitTree {
 #[derive(Debug, Default)]
 struct VisitNode {
     rec: Rec,
-    visitors: HashSet<Vec<u8>>,
-    users: HashSet<String>,
+    uniq_visitors: usize,
+    users: usize,
     converted_visits: BTreeMap<i64, HashSet<i64>>,
     sub: Option<VisitTree>,
 }
@@ -171,23 +176,27 @@ impl VisitTree {
         }
     }
 
-    /// Adds a visit to the row at `path` and to every row above it.
-    pub(crate) fn add_visit(&mut self, path: &[&str], visit: &VisitLog) {
+    /// Adds one group of visits (see [`VisitTree`]) to the row at `path` and every row above it.
+    pub(crate) fn add_group(&mut self, path: &[&str], group: &[&VisitLog]) {
+        let visitors: HashSet<&[u8]> = group.iter().map(|v| v.idvisitor.as_slice()).collect();
+        let users: HashSet<&str> = group.iter().filter_map(|v| v.user_id.as_deref()).collect();
         for depth in 1..=path.len() {
             if let Some(node) = self.node(&path[..depth]) {
-                node.visitors.insert(visit.idvisitor.clone());
-                if let Some(user) = &visit.user_id {
-                    node.users.insert(user.clone());
-                }
+                node.uniq_visitors += visitors.len();
+                node.users += users.len();
                 let m = &mut node.rec.m;
-                *m.entry("nb_visits".into()).or_default() += 1.0;
-                *m.entry("nb_actions".into()).or_default() += visit.visit_total_actions as f64;
-                let max = m.entry("max_actions".into()).or_default();
-                *max = max.max(visit.visit_total_actions as f64);
-                *m.entry("sum_visit_length".into()).or_default() += visit.visit_total_time as f64;
-                *m.entry("bounce_count".into()).or_default() += f64::from(u8::from(bounced(visit)));
-                *m.entry("nb_visits_converted".into()).or_default() +=
-                    f64::from(u8::from(visit.visit_goal_converted != 0));
+                for visit in group {
+                    *m.entry("nb_visits".into()).or_default() += 1.0;
+                    *m.entry("nb_actions".into()).or_default() += visit.visit_total_actions as f64;
+                    let max = m.entry("max_actions".into()).or_default();
+                    *max = max.max(visit.visit_total_actions as f64);
+                    *m.entry("sum_visit_length".into()).or_default() +=
+                        visit.visit_total_time as f64;
+                    *m.entry("bounce_count".into()).or_default() +=
+                        f64::from(u8::from(bounced(visit)));
+                    *m.entry("nb_visits_converted".into()).or_default() +=
+                        f64::from(u8::from(visit.visit_goal_converted != 0));
+                }
             }
         }
     }
@@ -213,8 +222,8 @@ impl VisitTree {
             .map(|node| {
                 let mut rec = node.rec;
                 rec.m
-                    .insert("nb_uniq_visitors".into(), node.visitors.len() as f64);
-                rec.m.insert("nb_users".into(), node.users.len() as f64);
+                    .insert("nb_uniq_visitors".into(), node.uniq_visitors as f64);
+                rec.m.insert("nb_users".into(), node.users as f64);
                 for (idgoal, visits) in node.converted_visits {
                     rec.goals
                         .entry(idgoal)
@@ -345,16 +354,33 @@ fn referrer_tables(
     .into_iter()
     .map(|name| (name, VisitTree::default()))
     .collect();
+    // Matomo's query groups (see `VisitTree`); a missing type is a direct entry
+    // (`makeReferrerTypeNonEmpty`).
+    type GroupKey<'v> = (i64, Option<&'v str>, Option<&'v str>, Option<&'v str>);
+    let mut groups: BTreeMap<GroupKey<'_>, Vec<&VisitLog>> = BTreeMap::new();
     for visit in visits {
+        let key = (
+            visit
+                .referer_type
+                .filter(|t| *t != 0)
+                .unwrap_or(referrer::ReferrerType::Direct as i64),
+            visit.referer_name.as_deref(),
+            visit.referer_keyword.as_deref(),
+            visit.referer_url.as_deref(),
+        );
+        groups.entry(key).or_default().push(visit);
+    }
+    for group in groups.values() {
+        let Some(first) = group.first() else { continue };
         let labels = Labels::new(
-            visit.referer_type,
-            &visit.referer_name,
-            &visit.referer_keyword,
-            &visit.referer_url,
+            first.referer_type,
+            &first.referer_name,
+            &first.referer_keyword,
+            &first.referer_url,
         );
         for (record, path) in labels.paths(true) {
             if let Some(tree) = trees.get_mut(record) {
-                tree.add_visit(&path, visit);
+                tree.add_group(&path, group);
             }
         }
     }
@@ -377,5 +403,87 @@ fn referrer_tables(
         let mut table = tree.finish();
         table.truncate(limits::REFERRERS, limits::SUBTABLE_REFERRERS, "nb_visits");
         blobs.insert(record.to_owned(), table);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(idvisitor: u8, user: Option<&str>, kind: i64, name: &str, url: &str) -> VisitLog {
+        VisitLog {
+            idvisit: 0,
+            idvisitor: vec![idvisitor; 8],
+            user_id: user.map(str::to_owned),
+            visit_total_actions: 1,
+            visit_total_time: 10,
+            visit_goal_converted: 0,
+            referer_type: Some(kind),
+            referer_name: (!name.is_empty()).then(|| name.to_owned()),
+            referer_keyword: None,
+            referer_url: (!url.is_empty()).then(|| url.to_owned()),
+            visit_entry_idaction_url: None,
+            visit_entry_idaction_name: None,
+            visit_exit_idaction_url: None,
+            visit_exit_idaction_name: None,
+        }
+    }
+
+    fn metric(table: &Table, label: &str, name: &str) -> f64 {
+        table
+            .rows
+            .iter()
+            .find(|r| r.label == label)
+            .and_then(|r| r.m.get(name).copied())
+            .unwrap_or(-1.0)
+    }
+
+    #[test]
+    fn referrer_unique_counts_are_summed_over_type_name_keyword_and_url_groups() {
+        let visits = [
+            // One visitor (and user), two direct visits with different referrer URLs.
+            visit(1, Some("u"), 1, "", ""),
+            visit(1, Some("u"), 1, "", "https://shop.example.com/a"),
+            // Two visits of one visitor from one website URL, one from another URL.
+            visit(
+                2,
+                None,
+                3,
+                "forum.example.net",
+                "https://forum.example.net/1",
+            ),
+            visit(
+                2,
+                None,
+                3,
+                "forum.example.net",
+                "https://forum.example.net/1",
+            ),
+            visit(
+                2,
+                None,
+                3,
+                "forum.example.net",
+                "https://forum.example.net/2",
+            ),
+        ];
+        let mut blobs = BTreeMap::new();
+        referrer_tables(&visits, &[], &mut blobs);
+        let types = &blobs[RECORD_TYPE];
+        assert_eq!(metric(types, "1", "nb_visits"), 2.0);
+        assert_eq!(metric(types, "1", "nb_uniq_visitors"), 2.0);
+        assert_eq!(metric(types, "1", "nb_users"), 2.0);
+        assert_eq!(metric(types, "3", "nb_visits"), 3.0);
+        assert_eq!(metric(types, "3", "nb_uniq_visitors"), 2.0);
+        let websites = &blobs[RECORD_WEBSITES];
+        assert_eq!(
+            metric(websites, "forum.example.net", "nb_uniq_visitors"),
+            2.0
+        );
+        let urls = websites.rows[0].sub.as_ref().expect("URL subtable");
+        assert_eq!(
+            metric(urls, "https://forum.example.net/1", "nb_uniq_visitors"),
+            1.0
+        );
     }
 }

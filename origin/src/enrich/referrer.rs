@@ -15,9 +15,10 @@
 //! are lower-cased (`launch2026`); a campaign without keyword takes the referrer host as keyword
 //! (`podcast` / `www.linkedin.com`); website names are the lower-cased host, `www.` kept.
 //!
-//! Not covered here (the caller's job): `_rcn`/`_rck` tracker campaign parameters, keeping an
-//! existing visit's campaign keyword, and other sites' URLs (Matomo treats a referrer from another
-//! tracked site as a website, which this per-site function also does).
+//! Not covered here (the caller's job): `_rcn`/`_rck` tracker campaign parameters and other sites'
+//! URLs (Matomo treats a referrer from another tracked site as a website, which this per-site
+//! function also does). The caller passes the ongoing visit's campaign ([`VisitCampaign`]) so that
+//! a later request of a campaign visit keeps its keyword.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -76,14 +77,24 @@ pub struct Referrer {
 
 const MAX_NAME_CHARS: usize = 255;
 
+/// The campaign of the visit a request continues, when that visit's referrer is a campaign:
+/// its stored (lower-cased) name and keyword.
+#[derive(Debug, Clone, Copy)]
+pub struct VisitCampaign<'a> {
+    pub name: &'a str,
+    pub keyword: Option<&'a str>,
+}
+
 /// Classifies a visit's referrer in Matomo's order: campaign parameters in the page URL, then
 /// direct entry (no referrer; referrer host and path among the site's URLs, the page URL's host
 /// or the excluded referrers), then search engine, social network, and otherwise website.
+/// `visit` is the campaign of the visit the request may continue (see [`detect_campaign`]).
 pub fn classify(
     page_url: &str,
     referrer_url: Option<&str>,
     site_urls: &[String],
     excluded_referrers: &[String],
+    visit: Option<VisitCampaign<'_>>,
 ) -> Referrer {
     let referrer_url = referrer_url
         .map(str::trim)
@@ -92,7 +103,7 @@ pub fn classify(
     let ref_host = ref_parts.as_ref().map_or("", |p| p.host);
     let stored_url = referrer_url.map(|r| clean_referrer_url(r, ref_host));
 
-    if let Some((name, keyword)) = detect_campaign(page_url, referrer_url, ref_host) {
+    if let Some((name, keyword)) = detect_campaign(page_url, referrer_url, ref_host, visit) {
         return Referrer {
             kind: ReferrerType::Campaign,
             name: Some(name),
@@ -221,10 +232,17 @@ fn clean_referrer_url(url: &str, host: &str) -> String {
 
 /// Campaign from the landing URL's query, then its fragment (`detectReferrerCampaignFromLandingUrl`),
 /// with the keyword fallbacks of `detectCampaignKeywordFromReferrerUrl` and `detectReferrerCampaign`.
+///
+/// The last fallback depends on the visit (`Base.php::detectReferrerCampaign`): when the ongoing
+/// visit is a campaign of the same name (case-insensitive), a request without keyword takes the
+/// visit's keyword, so that a later page of the visit (whose referrer is the site itself) does not
+/// look like a campaign change and split the visit (matomo-org/piwik#9299); otherwise the keyword
+/// is the referrer's host.
 fn detect_campaign(
     page_url: &str,
     referrer_url: Option<&str>,
     ref_host: &str,
+    visit: Option<VisitCampaign<'_>>,
 ) -> Option<(String, String)> {
     let (_, query, fragment) = url::split_query(page_url);
     let mut found: Option<(String, String)> = None;
@@ -243,11 +261,17 @@ fn detect_campaign(
             keyword = kw;
         }
     }
+    let name = url::cut(&name.to_lowercase(), MAX_NAME_CHARS).to_owned();
     if keyword.is_empty() {
-        keyword = ref_host.to_owned();
+        keyword = match visit {
+            Some(visit) if visit.name.to_lowercase() == name => {
+                visit.keyword.unwrap_or_default().to_owned()
+            }
+            _ => ref_host.to_owned(),
+        };
     }
     Some((
-        url::cut(&name.to_lowercase(), MAX_NAME_CHARS).to_owned(),
+        name,
         url::cut(&keyword.to_lowercase(), MAX_NAME_CHARS).to_owned(),
     ))
 }
@@ -670,7 +694,7 @@ mod tests {
     }
 
     fn classify_shop(page: &str, referrer: Option<&str>) -> Referrer {
-        classify(page, referrer, &site(), &[])
+        classify(page, referrer, &site(), &[], None)
     }
 
     #[test]
@@ -797,6 +821,7 @@ mod tests {
             Some("https://forum.example.net/t/1"),
             &site(),
             &["forum.example.net".to_owned()],
+            None,
         );
         assert_eq!(r.kind, ReferrerType::Direct);
     }
@@ -819,6 +844,7 @@ mod tests {
             Some("https://www.linkedin.com/feed/"),
             &["https://blog.example.org".to_owned()],
             &[],
+            None,
         );
         assert_eq!(r.kind, ReferrerType::Campaign);
         assert_eq!(r.name.as_deref(), Some("podcast"));
@@ -884,5 +910,31 @@ mod tests {
         assert_eq!(ReferrerType::Search.label(), "Search Engines");
         assert_eq!(ReferrerType::Social.segment_value(), "social");
         assert_eq!(ReferrerType::Campaign as u8, 6);
+    }
+
+    #[test]
+    fn a_campaign_without_keyword_takes_the_keyword_of_its_visit_campaign_of_the_same_name() {
+        let page = "https://shop.example.com/?utm_campaign=Digest";
+        let visit = VisitCampaign {
+            name: "digest",
+            keyword: Some("www.linkedin.com"),
+        };
+        let r = classify(page, None, &site(), &[], Some(visit));
+        assert_eq!(r.keyword.as_deref(), Some("www.linkedin.com"));
+        // Another campaign, or no visit: the referrer host (here none) is the keyword.
+        let other = VisitCampaign {
+            name: "spring",
+            keyword: Some("www.linkedin.com"),
+        };
+        assert_eq!(
+            classify(page, None, &site(), &[], Some(other)).keyword,
+            None
+        );
+        let r = classify(page, Some("https://t.co/x"), &site(), &[], None);
+        assert_eq!(r.keyword.as_deref(), Some("t.co"));
+        // A keyword in the URL always wins.
+        let page = "https://shop.example.com/?utm_campaign=Digest&utm_term=Rust";
+        let r = classify(page, None, &site(), &[], Some(visit));
+        assert_eq!(r.keyword.as_deref(), Some("rust"));
     }
 }

@@ -131,7 +131,7 @@ pub struct VisitUpdate {
     pub entry_idaction_name: Option<i64>,
     /// The new exit page (URL, title), when the action moves it.
     pub exit: Option<(Option<i64>, Option<i64>)>,
-    /// A new referrer, when a campaign replaces a direct entry.
+    /// A new referrer, when the request's replaces a direct entry.
     pub referrer: Option<StoredReferrer>,
     pub custom_dimensions: [Option<String>; 5],
 }
@@ -419,21 +419,6 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
         .bind(d4)
         .bind(d5)
         .bind(i64::from(u.exit.is_some()))
-        .execute(&mut **tx)
-        .await?;
-    });
-    Ok(())
-}
-
-/// A heartbeat: only the visit length changes (Matomo's ping never moves the last action time).
-pub async fn update_visit_time(tx: &mut Tx, idvisit: i64, total_time: i64) -> Result<()> {
-    on_db!(tx, tx => {
-        sqlx::query(
-            "UPDATE log_visit SET visit_total_time = CASE WHEN visit_total_time > $2 \
-             THEN visit_total_time ELSE $2 END WHERE idvisit = $1",
-        )
-        .bind(idvisit)
-        .bind(total_time)
         .execute(&mut **tx)
         .await?;
     });

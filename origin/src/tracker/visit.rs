@@ -139,32 +139,33 @@ impl Rules<'_> {
             .find_visit(tx, idsite, req, &config_id, claimed_visitor, time)
             .await?;
 
-        if req.ping {
-            let Some(visit) = last.filter(|v| !self.expired(v, time)) else {
-                return Ok(Outcome::Excluded(Exclusion::PingWithoutVisit));
-            };
-            let total = (1 + time - visit.visit_first_action_time).max(0);
-            visits::update_visit_time(tx, visit.idvisit, total).await?;
-            return Ok(Outcome::Tracked);
-        }
-
         let page_url = req.url.as_deref().unwrap_or("");
-        let referrer = referrer::classify(
-            page_url,
-            req.urlref.as_deref(),
-            &site.site.urls,
-            &site.exclusions.excluded_referrers,
-        );
+        let classify = |visit: Option<&VisitRow>| {
+            referrer::classify(
+                page_url,
+                req.urlref.as_deref(),
+                &site.site.urls,
+                &site.exclusions.excluded_referrers,
+                visit.and_then(visit_campaign),
+            )
+        };
+        // Matomo classifies against the recognised visitor's last visit, and again against no
+        // visit once a new one starts (`Visit::setNewVisitorInformation` clears the properties).
+        let mut referrer = classify(last.as_ref());
         let continuing = last
             .as_ref()
             .filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
+        if req.ping {
+            return self
+                .ping(tx, site, req, continuing, claimed_visitor, &referrer, time)
+                .await;
+        }
+        if continuing.is_none() && last.is_some() {
+            referrer = classify(None);
+        }
 
         let mut recorded = self.record_action(tx, site, req).await?;
-        let idvisitor = claimed_visitor
-            .map(|id| id.to_vec())
-            .or_else(|| continuing.map(|v| v.idvisitor.clone()))
-            .or_else(|| last.as_ref().map(|v| v.idvisitor.clone()))
-            .unwrap_or_else(|| rand::random::<[u8; 8]>().to_vec());
+        let idvisitor = visitor_id(claimed_visitor, continuing, last.as_ref());
         let dimensions = self.dimension_values(site, req);
 
         let (idvisit, visitor_returning, visitor_count_visits, pageviews_before, known_referrer) =
@@ -187,9 +188,7 @@ impl Rules<'_> {
                         recorded.row.time_spent_ref_action = since;
                     }
                     let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
-                    let campaign_replaces_direct = referrer.kind
-                        == referrer::ReferrerType::Campaign
-                        && visit.referer_type == Some(referrer::ReferrerType::Direct as i64);
+                    let replaces = replaces_direct_entry(visit, &referrer);
                     let update = VisitUpdate {
                         idvisit: visit.idvisit,
                         idvisitor: idvisitor.clone(),
@@ -203,15 +202,25 @@ impl Rules<'_> {
                         entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
                         entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
                         exit: recorded.exit(),
-                        referrer: campaign_replaces_direct.then(|| stored_referrer(&referrer)),
+                        referrer: replaces.then(|| stored_referrer(&referrer)),
                         custom_dimensions: dimensions.visit.clone(),
                     };
                     visits::update_visit(tx, &update).await?;
-                    let known = (
-                        visit.referer_type,
-                        visit.referer_name.clone(),
-                        visit.referer_keyword.clone(),
-                    );
+                    // Goals see the visit's referrer after this request's update
+                    // (`Referrers\Columns\Base::getValueForRecordGoal` reads the visitor columns).
+                    let known = if replaces {
+                        (
+                            Some(referrer.kind as i64),
+                            referrer.name.clone(),
+                            referrer.keyword.clone(),
+                        )
+                    } else {
+                        (
+                            visit.referer_type,
+                            visit.referer_name.clone(),
+                            visit.referer_keyword.clone(),
+                        )
+                    };
                     let returning = i64::from(visit.visitor_count_visits > 1);
                     (
                         visit.idvisit,
@@ -319,6 +328,49 @@ impl Rules<'_> {
         if day < site.tz.local_date(self.now) {
             visits::invalidate_day(tx, idsite, &day.to_string(), self.now).await?;
         }
+        Ok(Outcome::Tracked)
+    }
+
+    /// A `ping=1` heartbeat. Matomo drops it when it would start a visit
+    /// (`plugins/Heartbeat/Tracker/PingRequestProcessor.php`: any reason of
+    /// [`Self::starts_new_visit`]); otherwise it runs every `onExistingVisit` hook of the visit
+    /// (`core/Tracker/Visit.php::handleExistingVisit`) without recording an action: the visit
+    /// length becomes 1 + now - first action (`VisitTotalTime::onExistingVisit`), the last action
+    /// time stays (`VisitLastActionTime::onExistingVisit` skips pings), and like any request of the
+    /// visit it sets `user_id` and `idvisitor` from its `uid`/`_id` (`UserId::onExistingVisit`,
+    /// `Visit::setIdVisitorForExistingVisit`), a direct entry takes its referrer, and visit-scoped
+    /// custom dimensions take its values.
+    #[allow(clippy::too_many_arguments)]
+    async fn ping(
+        &self,
+        tx: &mut Tx,
+        site: &SiteInfo,
+        req: &TrackingRequest,
+        continuing: Option<&VisitRow>,
+        claimed_visitor: Option<[u8; 8]>,
+        referrer: &referrer::Referrer,
+        time: i64,
+    ) -> Result<Outcome> {
+        let Some(visit) = continuing else {
+            return Ok(Outcome::Excluded(Exclusion::PingWithoutVisit));
+        };
+        let update = VisitUpdate {
+            idvisit: visit.idvisit,
+            idvisitor: visitor_id(claimed_visitor, Some(visit), Some(visit)),
+            user_id: req.user_id.clone(),
+            visit_last_action_time: visit.visit_last_action_time,
+            visit_total_time: (1 + time - visit.visit_first_action_time).max(0),
+            add_actions: 0,
+            add_interactions: 0,
+            add_searches: 0,
+            add_events: 0,
+            entry_idaction_url: None,
+            entry_idaction_name: None,
+            exit: None,
+            referrer: replaces_direct_entry(visit, referrer).then(|| stored_referrer(referrer)),
+            custom_dimensions: self.dimension_values(site, req).visit,
+        };
+        visits::update_visit(tx, &update).await?;
         Ok(Outcome::Tracked)
     }
 
@@ -779,6 +831,49 @@ fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
         p.on_load,
     ]
     .map(|ms| ms.and_then(|ms| i64::try_from(ms).ok()))
+}
+
+/// Whether a request of an existing visit replaces the visit's referrer: Matomo keeps the first
+/// referrer of a visit, except that a visit recorded as direct entry takes the first non-direct
+/// referrer a later request of it carries (a campaign in its URL, or a search engine, social
+/// network or website in its `urlref`), all four `referer_*` columns at once.
+/// `plugins/Referrers/Columns/{ReferrerType,ReferrerName,Keyword,ReferrerUrl}.php::onExistingVisit`
+/// (`isCurrentReferrerDirectEntry($visitor) && referer_type != REFERRER_TYPE_DIRECT_ENTRY`);
+/// `Campaign.php::shouldForceNewVisit` then does not split such a visit on a campaign.
+fn replaces_direct_entry(visit: &VisitRow, referrer: &referrer::Referrer) -> bool {
+    visit.referer_type == Some(referrer::ReferrerType::Direct as i64)
+        && referrer.kind != referrer::ReferrerType::Direct
+}
+
+/// The visitor id a request records. A request continuing a visit writes the id it claims
+/// (`uid` hash, `cid` or `_id`) over the visit's (`Visit::setIdVisitorForExistingVisit`). A new
+/// visit of a recognised visitor keeps the id of the visit found, even when it was found by
+/// fingerprint under another id (`VisitorRecognizer::findKnownVisitor` copies the row's
+/// `idvisitor`; `Visit::getVisitorIdcookie` returns it for a known visitor); an unknown visitor
+/// gets the claimed id, else a random one.
+fn visitor_id(
+    claimed: Option<[u8; 8]>,
+    continuing: Option<&VisitRow>,
+    last: Option<&VisitRow>,
+) -> Vec<u8> {
+    match (continuing, last) {
+        (Some(visit), _) => claimed.map_or_else(|| visit.idvisitor.clone(), |id| id.to_vec()),
+        (None, Some(known)) => known.idvisitor.clone(),
+        (None, None) => {
+            claimed.map_or_else(|| rand::random::<[u8; 8]>().to_vec(), |id| id.to_vec())
+        }
+    }
+}
+
+/// The visit's campaign, when its referrer is one.
+fn visit_campaign(visit: &VisitRow) -> Option<referrer::VisitCampaign<'_>> {
+    if visit.referer_type != Some(referrer::ReferrerType::Campaign as i64) {
+        return None;
+    }
+    Some(referrer::VisitCampaign {
+        name: visit.referer_name.as_deref()?,
+        keyword: visit.referer_keyword.as_deref(),
+    })
 }
 
 fn stored_referrer(referrer: &referrer::Referrer) -> StoredReferrer {

@@ -563,6 +563,159 @@ async fn site_exclusions_drop_requests_and_strip_parameters(backend: Backend) {
     app.stop().await;
 }
 
+async fn a_direct_entry_takes_the_first_referrer_a_later_request_brings(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.track_at(&[
+        (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
+        (
+            60,
+            &format!(
+                "{VISITOR}&url=https%3A%2F%2Fexample.com%2Fb\
+                 &urlref=https%3A%2F%2Fwww.bing.com%2Fsearch%3Fq%3Dred%2Bsneakers"
+            ),
+        ),
+        (
+            120,
+            &format!(
+                "{VISITOR}&url=https%3A%2F%2Fexample.com%2Fc\
+                 &urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dboots"
+            ),
+        ),
+    ])
+    .await;
+    // One visit: the search engine replaced the direct entry, the next referrer changed nothing.
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
+    assert_eq!(app.scalar("SELECT referer_type FROM log_visit").await, 2);
+    assert_eq!(app.text("SELECT referer_name FROM log_visit").await, "Bing");
+    assert_eq!(
+        app.text("SELECT referer_keyword FROM log_visit").await,
+        "red sneakers"
+    );
+    assert_eq!(
+        app.text("SELECT referer_url FROM log_visit").await,
+        "https://www.bing.com/search?q=red+sneakers"
+    );
+    app.stop().await;
+}
+
+async fn a_campaign_request_without_keyword_keeps_the_campaign_visit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let landing = "url=https%3A%2F%2Fexample.com%2Fa%3Futm_campaign%3DDigest";
+    app.track_at(&[
+        (
+            0,
+            &format!("{VISITOR}&{landing}&urlref=https%3A%2F%2Fwww.linkedin.com%2Ffeed%2F"),
+        ),
+        // An event on the same campaign URL, without referrer: Matomo takes the visit's keyword
+        // (the LinkedIn host) instead of an empty one, so the campaign has not changed.
+        (60, &format!("{VISITOR}&{landing}&e_c=Share&e_a=Click")),
+    ])
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
+    assert_eq!(
+        app.scalar("SELECT visit_total_actions FROM log_visit")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.text("SELECT referer_keyword FROM log_visit").await,
+        "www.linkedin.com"
+    );
+    app.stop().await;
+}
+
+async fn a_ping_updates_the_visit_like_any_request_of_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.track_at(&[
+        (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa")),
+        (
+            60,
+            &format!(
+                "{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa%3Fpk_campaign%3DSpring\
+                 &uid=user%40example.com&ping=1"
+            ),
+        ),
+    ])
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
+    assert_eq!(
+        app.text("SELECT user_id FROM log_visit").await,
+        "user@example.com"
+    );
+    let id = match backend {
+        Backend::Sqlite => "SELECT lower(hex(idvisitor)) FROM log_visit",
+        Backend::Postgres => "SELECT encode(idvisitor, 'hex') FROM log_visit",
+    };
+    assert_eq!(app.text(id).await, "63a710569261a24b");
+    assert_eq!(app.scalar("SELECT referer_type FROM log_visit").await, 6);
+    assert_eq!(
+        app.text("SELECT referer_name FROM log_visit").await,
+        "spring"
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_total_actions FROM log_visit")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+async fn a_ping_after_midnight_is_dropped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // T0 is 10:00 UTC: 13:59:30 later is 23:59:30, the ping comes a minute later, the next day.
+    let before_midnight = 14 * 3600 - 30;
+    app.track_at(&[
+        (
+            before_midnight,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa"),
+        ),
+        (
+            before_midnight + 60,
+            &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fa&ping=1"),
+        ),
+    ])
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
+    assert_eq!(
+        app.scalar("SELECT visit_total_time FROM log_visit").await,
+        0
+    );
+    app.stop().await;
+}
+
+async fn a_new_visit_keeps_the_visitor_id_of_the_visit_its_fingerprint_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ua = "ua=Mozilla%2F5.0%20(X11%3B%20Linux%20x86_64)%20Firefox%2F125.0";
+    app.track_at(&[
+        (
+            0,
+            &format!(
+                "_id=0123456789abcdef&{ua}&url=https%3A%2F%2Fexample.com%2F%3Fpk_campaign%3Da"
+            ),
+        ),
+        // Another visitor id, same device: found by fingerprint, a new campaign starts a visit.
+        (
+            60,
+            &format!(
+                "_id=fedcba9876543210&{ua}&url=https%3A%2F%2Fexample.com%2F%3Fpk_campaign%3Db"
+            ),
+        ),
+    ])
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(DISTINCT idvisitor) FROM log_visit")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT MAX(visitor_count_visits) FROM log_visit")
+            .await,
+        2
+    );
+    app.stop().await;
+}
+
 both_backends!(
     custom_dimensions_fill_the_column_of_their_scope,
     referrers_are_classified_as_matomo_does,
@@ -573,6 +726,11 @@ both_backends!(
     new_visit_1_forces_a_new_visit,
     a_new_campaign_starts_a_new_visit_but_updates_a_direct_entry,
     a_ping_only_extends_the_visit_length,
+    a_direct_entry_takes_the_first_referrer_a_later_request_brings,
+    a_campaign_request_without_keyword_keeps_the_campaign_visit,
+    a_ping_updates_the_visit_like_any_request_of_it,
+    a_ping_after_midnight_is_dropped,
+    a_new_visit_keeps_the_visitor_id_of_the_visit_its_fingerprint_found,
     a_late_request_never_moves_the_last_action_time_backwards,
     a_user_id_login_keeps_the_visit_and_becomes_the_visitor_id,
     action_types_are_recorded_as_matomo_does,
