@@ -84,7 +84,9 @@ pub(crate) struct GoalConversion {
     pub visit_entry_idaction_name: Option<i64>,
 }
 
-/// An action, of any day, of a visit that converted on the day.
+/// A non-event action, of any day, of a visit that converted on the day. Events carry their
+/// page's URL but Matomo's answers do not count them before a conversion (golden-seed1: a page
+/// viewed twice and then the subject of an event counts twice).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct VisitAction {
     pub idvisit: i64,
@@ -150,7 +152,8 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
              FROM log_link_visit_action a \
              LEFT JOIN log_action u ON u.idaction = a.idaction_url \
              LEFT JOIN log_action n ON n.idaction = a.idaction_name \
-             WHERE a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
+             WHERE a.idaction_event_category IS NULL \
+             AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
              AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
              ORDER BY a.idvisit, a.server_time, a.idlink_va",
         )
@@ -677,14 +680,16 @@ fn add_opt(into: &mut Option<f64>, value: Option<f64>) {
 
 /// The goal metrics of the pages viewed before a conversion (`LogAggregator::
 /// queryConversionsByPageView`, per goal): each conversion of the day joins every action of its
-/// visit at or before it whose URL is a page (`idaction_url`, type 1; events and other actions
-/// carry their page's URL and count too) or whose name is a title (type 4), grouped by visit and
-/// page. Per group: `nb_conversions` and `nb_conversions_page_uniq` are `COUNT(*)`, `revenue` is
-/// `ROUND(SUM(revenue), 2)`, `nb_conv_pages_before` is the group's (first) `pageviews_before`,
-/// `nb_conversions_attrib` is `SUM(ROUND(1 / pageviews_before, 4))`, `revenue_attrib` is
-/// `ROUND(SUM(1 / pageviews_before * revenue), 2)` and `nb_conversions_page_rate` starts at 0
-/// (the API computes it). Groups are summed into the page's row
-/// (`ArchivingHelper::updateActionsTableRowWithGoals`), when the day has that row.
+/// visit at or before it (events aside, see [`VisitAction`]) whose URL is a page (`idaction_url`,
+/// type 1) or whose name is a title (type 4), grouped by visit and page. Per group:
+/// `nb_conversions` and `nb_conversions_page_uniq` are `COUNT(*)`, `revenue` is
+/// `ROUND(SUM(revenue), 2)`, `nb_conversions_attrib` is `SUM(ROUND(1 / pageviews_before, 4))`,
+/// `revenue_attrib` is `ROUND(SUM(1 / pageviews_before * revenue), 2)`, `nb_conv_pages_before`
+/// is the (first conversion's) `pageviews_before` and `nb_conversions_page_rate` starts at 0 (the
+/// API computes it). Groups are summed into the page's row when the day has that row
+/// (`ArchivingHelper::updateActionsTableRowWithGoals`), except `nb_conv_pages_before`: Matomo
+/// 5.3.1's answers hold the largest of the visits' values there, not their sum (golden-seed1:
+/// visits converting after 3 and 5 pageviews give 5, while the attribution is 1/3 + 1/5).
 fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
     let mut by_visit: HashMap<i64, Vec<&VisitAction>> = HashMap::new();
     for action in &day.converting_visit_actions {
@@ -709,7 +714,7 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
             ];
             for idaction in pages.into_iter().flatten() {
                 let group = groups
-                    .entry((conversion.idgoal, conversion.idvisit, idaction))
+                    .entry((conversion.idgoal, idaction, conversion.idvisit))
                     .or_default();
                 if group.count == 0.0 {
                     group.pages_before = conversion.pageviews_before.unwrap_or(0) as f64;
@@ -718,20 +723,19 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
                 add_opt(&mut group.revenue, conversion.revenue);
                 // MySQL's `1 / 0` is NULL, which SUM skips.
                 if let Some(before) = conversion.pageviews_before.filter(|b| *b > 0) {
-                    let before = before as f64;
-                    add_opt(
-                        &mut group.attrib,
-                        Some((10_000.0 / before).round() / 10_000.0),
-                    );
+                    // MySQL divides integers into a DECIMAL of 4 places
+                    // (`div_precision_increment`), so `1 / 3` is 0.3333 in both sums.
+                    let share = (10_000.0 / before as f64).round() / 10_000.0;
+                    add_opt(&mut group.attrib, Some(share));
                     add_opt(
                         &mut group.revenue_attrib,
-                        conversion.revenue.map(|r| r / before),
+                        conversion.revenue.map(|r| share * r),
                     );
                 }
             }
         }
     }
-    for ((idgoal, _, idaction), group) in groups {
+    for ((idgoal, idaction, _), group) in groups {
         let Some(row) = rows.get_mut(&idaction) else {
             continue;
         };
@@ -740,7 +744,8 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
         if let Some(revenue) = group.revenue {
             bump(goal, "revenue", round2(revenue));
         }
-        bump(goal, "nb_conv_pages_before", group.pages_before);
+        let before = goal.entry("nb_conv_pages_before".to_owned()).or_default();
+        *before = before.max(group.pages_before);
         if let Some(attrib) = group.attrib {
             bump(goal, "nb_conversions_attrib", attrib);
             bump(goal, "nb_conversions_page_rate", 0.0);
