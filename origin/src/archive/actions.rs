@@ -244,7 +244,10 @@ impl Report {
 /// `@^http[s]?://([^/]+)[/]?([^#]*)[#]?(.*)$@i`). A link without an http(s) scheme is split on
 /// `/` like a page URL.
 fn link_path(link: &str) -> Vec<String> {
-    let lower = link.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = link
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let rest = if lower.starts_with("https://") {
         link.get(8..)
     } else if lower.starts_with("http://") {
@@ -532,12 +535,9 @@ pub(crate) fn archive(
             action.idaction_name,
             action.name_type.and_then(Report::of_name_type),
         ) {
-            (Some(id), Some(report)) => hit(
-                id,
-                report,
-                action.name_name.as_deref().unwrap_or(""),
-                None,
-            ),
+            (Some(id), Some(report)) => {
+                hit(id, report, action.name_name.as_deref().unwrap_or(""), None)
+            }
             (None, _) if action.url_type == Some(TYPE_PAGE_URL) => {
                 hit(TITLE_NOT_DEFINED, Report::Titles, "", None);
             }
@@ -588,7 +588,10 @@ pub(crate) fn archive(
         }
         let exits = [
             visit.visit_exit_idaction_url.filter(|id| *id > 0),
-            title_key(visit.visit_exit_idaction_name, visit.visit_exit_idaction_url),
+            title_key(
+                visit.visit_exit_idaction_name,
+                visit.visit_exit_idaction_url,
+            ),
         ];
         for id in exits.into_iter().flatten() {
             if let Some(row) = rows.get_mut(&id) {
@@ -795,5 +798,171 @@ fn entry_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
             }
         }
         bump(goal, "nb_conversions_entry", count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outlink_hosts_keep_www_and_leaves_are_the_path() {
+        assert_eq!(
+            link_path("https://www.Wikipedia.org/wiki/X?a=1#top"),
+            ["www.Wikipedia.org", "/wiki/X?a=1#top"]
+        );
+        assert_eq!(link_path("http://a.example"), ["a.example", "/"]);
+        assert_eq!(link_path("ftp://files/x.zip"), ["ftp:", "files", "/x.zip"]);
+    }
+
+    fn page(idvisit: i64, idaction: i64, name: &str, title: i64) -> ActionLog {
+        ActionLog {
+            idvisit,
+            idvisitor: vec![idvisit as u8],
+            idaction_url: Some(idaction),
+            idaction_name: Some(title),
+            idaction_url_ref: None,
+            idaction_name_ref: None,
+            time_spent_ref_action: None,
+            idaction_event_category: None,
+            idaction_content_name: None,
+            idaction_content_interaction: None,
+            url_type: Some(TYPE_PAGE_URL),
+            url_name: Some(name.to_owned()),
+            url_prefix: Some(2),
+            name_type: Some(TYPE_PAGE_TITLE),
+            name_name: Some(format!("title {idaction}")),
+            ref_name_type: None,
+        }
+    }
+
+    fn visit(idvisit: i64, entry: i64, exit: i64) -> VisitLog {
+        VisitLog {
+            idvisitor: vec![idvisit as u8],
+            user_id: None,
+            visit_total_actions: 2,
+            visit_total_time: 100,
+            visit_goal_converted: 1,
+            referer_type: None,
+            referer_name: None,
+            referer_keyword: None,
+            referer_url: None,
+            visit_entry_idaction_url: Some(entry),
+            visit_entry_idaction_name: None,
+            visit_exit_idaction_url: Some(exit),
+            visit_exit_idaction_name: None,
+        }
+    }
+
+    fn find<'a>(table: &'a Table, label: &str) -> &'a Rec {
+        table
+            .rows
+            .iter()
+            .find(|r| r.label == label)
+            .unwrap_or_else(|| panic!("no row {label}"))
+    }
+
+    /// Two visits view `/p/a` (id 1) then `/p/b` (id 2) and convert goal 1 after 1 and 3
+    /// pageviews; the second visit's event on `/p/a` does not count.
+    fn day() -> DayActions {
+        let mut b1 = page(10, 2, "example.com/p/b", 20);
+        b1.idaction_url_ref = Some(1);
+        b1.idaction_name_ref = Some(10);
+        b1.time_spent_ref_action = Some(30);
+        let mut event = page(11, 1, "example.com/p/a", 10);
+        event.idaction_event_category = Some(99);
+        event.idaction_name = None;
+        event.time_spent_ref_action = Some(500);
+        event.idaction_url_ref = Some(1);
+        let actions = vec![
+            page(10, 1, "example.com/p/a", 10),
+            b1,
+            page(11, 1, "example.com/p/a", 10),
+            event,
+            page(11, 2, "example.com/p/b", 20),
+        ];
+        let converting = |idvisit: i64, idaction_url: i64, server_time: i64, event: bool| {
+            (!event).then_some(VisitAction {
+                idvisit,
+                server_time,
+                idaction_url: Some(idaction_url),
+                idaction_name: None,
+                url_type: Some(TYPE_PAGE_URL),
+                name_type: None,
+            })
+        };
+        DayActions {
+            actions,
+            conversions: vec![
+                GoalConversion {
+                    idvisit: 10,
+                    idgoal: 1,
+                    server_time: 5,
+                    revenue: Some(10.0),
+                    pageviews_before: Some(1),
+                    visit_entry_idaction_url: Some(1),
+                    visit_entry_idaction_name: None,
+                },
+                GoalConversion {
+                    idvisit: 11,
+                    idgoal: 1,
+                    server_time: 50,
+                    revenue: Some(10.0),
+                    pageviews_before: Some(3),
+                    visit_entry_idaction_url: Some(1),
+                    visit_entry_idaction_name: None,
+                },
+            ],
+            converting_visit_actions: [
+                converting(10, 1, 1, false),
+                converting(10, 2, 9, false),
+                converting(11, 1, 10, false),
+                converting(11, 1, 20, true),
+                converting(11, 2, 30, false),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn folders_sum_their_pages_and_time_goes_to_the_referenced_page() {
+        let mut data = ArchiveData::default();
+        archive(&[visit(10, 1, 2), visit(11, 1, 2)], &day(), &[], &mut data);
+        let pages = &data.blobs[RECORD_PAGE_URLS];
+        let folder = find(pages, "p");
+        // Two pages seen in two visits each: the folder sums them, it does not count visits.
+        assert_eq!(folder.get("nb_visits"), 4.0);
+        let sub = folder.sub.as_ref().expect("subtable");
+        let a = find(sub, "/a");
+        // 30 s from the page that followed; the event's 500 s are not page time.
+        assert_eq!(a.get("sum_time_spent"), 30.0);
+        assert_eq!(a.get("nb_hits"), 2.0);
+        assert_eq!(a.get("entry_nb_visits"), 2.0);
+        assert_eq!(a.meta["url"], "https://example.com/p/a");
+        assert_eq!(find(sub, "/b").get("exit_nb_visits"), 2.0);
+        assert_eq!(data.numeric[&goal_conversions_record(1)], 2.0);
+    }
+
+    #[test]
+    fn pages_before_a_conversion_share_it_and_keep_the_largest_page_count() {
+        let mut data = ArchiveData::default();
+        archive(&[visit(10, 1, 2), visit(11, 1, 2)], &day(), &[], &mut data);
+        let pages = &data.blobs[RECORD_PAGE_URLS];
+        let folder = find(pages, "p");
+        let a = &find(folder.sub.as_ref().expect("subtable"), "/a").goals[&1];
+        // Visit 10 converted after `/a` only, visit 11 after `/a` (once: the event is not
+        // counted) and `/b`.
+        assert_eq!(a["nb_conversions"], 2.0);
+        assert_eq!(a["nb_conv_pages_before"], 3.0);
+        assert_eq!(a["nb_conversions_attrib"], 1.0 + 0.3333);
+        assert_eq!(a["revenue_attrib"], 10.0 + 3.33);
+        assert_eq!(a["revenue_entry"], 20.0);
+        assert_eq!(a["nb_conversions_entry_rate"], 1.0);
+        assert_eq!(a["revenue_per_entry"], 10.0);
+        let b = &find(folder.sub.as_ref().expect("subtable"), "/b").goals[&1];
+        assert_eq!(b["nb_conversions"], 1.0);
+        assert!(!b.contains_key("revenue_entry"));
     }
 }

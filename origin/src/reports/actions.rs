@@ -176,7 +176,10 @@ fn page_goals(rec: &Rec, top_level: bool, data: &ArchiveData) -> Option<Value> {
                     .numeric
                     .get(&crate::archive::actions::goal_conversions_record(*idgoal))
                 {
-                    let uniq = metrics.get("nb_conversions_page_uniq").copied().unwrap_or(0.0);
+                    let uniq = metrics
+                        .get("nb_conversions_page_uniq")
+                        .copied()
+                        .unwrap_or(0.0);
                     value = (quotient(uniq, *total) * 1000.0).round() / 1000.0;
                     value = value.min(1.0);
                 }
