@@ -1,5 +1,14 @@
 //! The Actions part of a day archive: `Actions.get` metrics, page URLs and titles, outlinks,
-//! downloads and site-search keywords, from `log_link_visit_action` joined with `log_action`.
+//! downloads and site-search keywords, with the page-level goal metrics Matomo 5 attaches to page
+//! URLs and titles, from `log_link_visit_action`, `log_visit` and `log_conversion`.
+//!
+//! Matomo builds these tables action by action (plugins/Actions/RecordBuilders/ActionReports.php):
+//! one query per dictionary column (`idaction_url`, `idaction_name`) groups the day's non-event
+//! actions by `idaction` and creates the report rows; the entry, exit, time-spent and goal queries
+//! that follow only add columns to rows the first query created (`ArchivingHelper::
+//! getCachedActionRow`: "an entry page ID that was only seen yesterday" is dropped). Rows of
+//! different `idaction`s that share a label are summed, and a folder row is the sum of its
+//! children. This module keeps that structure: metrics per `idaction` first, then the trees.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -24,6 +33,24 @@ pub const RECORD_DOWNLOADS: &str = "Actions_downloads";
 /// `Actions.getSiteSearchKeywords`.
 pub const RECORD_SITE_SEARCH: &str = "Actions_sitesearch";
 
+/// Matomo's `log_action.type` values the Actions reports read (core/Tracker/Action.php).
+const TYPE_PAGE_URL: i64 = 1;
+const TYPE_OUTLINK: i64 = 2;
+const TYPE_DOWNLOAD: i64 = 3;
+const TYPE_PAGE_TITLE: i64 = 4;
+const TYPE_SITE_SEARCH: i64 = 8;
+
+/// The row key of pageviews without a title. Matomo keys such rows by `-type`
+/// (`ArchivingHelper::updateActionsTableWithRowQuery`: "so we don't mix 'page url not defined'
+/// with 'page title not defined'"); our tracker stores no title action for them.
+const TITLE_NOT_DEFINED: i64 = -TYPE_PAGE_TITLE;
+
+/// The numeric record of a goal's conversions in the period (`Goal_{idgoal}_nb_conversions`,
+/// plugins/Goals/Archiver.php::getRecordName), which the page conversion rate divides by.
+pub fn goal_conversions_record(idgoal: i64) -> String {
+    format!("Goal_{idgoal}_nb_conversions")
+}
+
 /// One action of the day with the names of its dictionary entries.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ActionLog {
@@ -31,6 +58,8 @@ pub(crate) struct ActionLog {
     pub idvisitor: Vec<u8>,
     pub idaction_url: Option<i64>,
     pub idaction_name: Option<i64>,
+    pub idaction_url_ref: Option<i64>,
+    pub idaction_name_ref: Option<i64>,
     pub time_spent_ref_action: Option<i64>,
     pub idaction_event_category: Option<i64>,
     pub idaction_content_name: Option<i64>,
@@ -43,11 +72,48 @@ pub(crate) struct ActionLog {
     pub ref_name_type: Option<i64>,
 }
 
-/// The day's actions in visit order.
-pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<Vec<ActionLog>> {
-    Ok(on_db!(&store.db, pool => {
+/// A conversion of the day with what the page goal metrics need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct GoalConversion {
+    pub idvisit: i64,
+    pub idgoal: i64,
+    pub server_time: i64,
+    pub revenue: Option<f64>,
+    pub pageviews_before: Option<i64>,
+    pub visit_entry_idaction_url: Option<i64>,
+    pub visit_entry_idaction_name: Option<i64>,
+}
+
+/// A non-event action, of any day, of a visit that converted on the day. Events carry their
+/// page's URL but Matomo's answers do not count them before a conversion (golden-seed1: a page
+/// viewed twice and then the subject of an event counts twice).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct VisitAction {
+    pub idvisit: i64,
+    pub server_time: i64,
+    pub idaction_url: Option<i64>,
+    pub idaction_name: Option<i64>,
+    pub url_type: Option<i64>,
+    pub name_type: Option<i64>,
+}
+
+/// Everything the Actions archive of a day reads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DayActions {
+    /// The day's actions in visit order.
+    pub actions: Vec<ActionLog>,
+    /// The day's conversions (`idgoal >= 0`) with their visit's entry page.
+    pub conversions: Vec<GoalConversion>,
+    /// Every action of the visits in `conversions`, in visit order.
+    pub converting_visit_actions: Vec<VisitAction>,
+}
+
+/// Reads the day `[from, to)` of a site.
+pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<DayActions> {
+    let actions = on_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT a.idvisit, a.idvisitor, a.idaction_url, a.idaction_name, \
+             a.idaction_url_ref, a.idaction_name_ref, \
              a.time_spent_ref_action, a.idaction_event_category, a.idaction_content_name, \
              a.idaction_content_interaction, u.type AS url_type, u.name AS url_name, \
              u.url_prefix AS url_prefix, n.type AS name_type, n.name AS name_name, \
@@ -64,10 +130,47 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
         .bind(to)
         .fetch_all(pool)
         .await?
-    }))
+    });
+    let conversions = on_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT c.idvisit, c.idgoal, c.server_time, c.revenue, c.pageviews_before, \
+             v.visit_entry_idaction_url, v.visit_entry_idaction_name \
+             FROM log_conversion c LEFT JOIN log_visit v ON v.idvisit = c.idvisit \
+             WHERE c.idsite = $1 AND c.server_time >= $2 AND c.server_time < $3 \
+             AND c.idgoal >= 0 ORDER BY c.idvisit, c.server_time, c.idgoal",
+        )
+        .bind(idsite)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
+    let converting_visit_actions = on_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name, \
+             u.type AS url_type, n.type AS name_type \
+             FROM log_link_visit_action a \
+             LEFT JOIN log_action u ON u.idaction = a.idaction_url \
+             LEFT JOIN log_action n ON n.idaction = a.idaction_name \
+             WHERE a.idaction_event_category IS NULL \
+             AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
+             AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
+             ORDER BY a.idvisit, a.server_time, a.idlink_va",
+        )
+        .bind(idsite)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(DayActions {
+        actions,
+        conversions,
+        converting_visit_actions,
+    })
 }
 
-/// What an action is, as the Actions reports count it.
+/// What an action is, as the `Actions.get` counts see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Pageview,
@@ -89,100 +192,98 @@ fn kind(action: &ActionLog) -> Kind {
         Kind::Content {
             interaction: action.idaction_content_interaction.is_some(),
         }
-    } else if action.name_type == Some(8) {
+    } else if action.name_type == Some(TYPE_SITE_SEARCH) {
         Kind::Search
     } else {
         match action.url_type {
-            Some(1) => Kind::Pageview,
-            Some(2) => Kind::Outlink,
-            Some(3) => Kind::Download,
+            Some(TYPE_PAGE_URL) => Kind::Pageview,
+            Some(TYPE_OUTLINK) => Kind::Outlink,
+            Some(TYPE_DOWNLOAD) => Kind::Download,
             _ => Kind::Other,
         }
     }
 }
 
-/// The host of a URL without `www.`: the first level of the outlink and download reports.
-fn link_domain(link: &str) -> String {
-    let rest = link.split_once("://").map_or(link, |(_, rest)| rest);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    host.strip_prefix("www.").unwrap_or(host).to_lowercase()
+/// The report an action type's rows go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Report {
+    Pages,
+    Titles,
+    Outlinks,
+    Downloads,
+    Search,
 }
 
-/// Per-row accumulator of action metrics with the distinct visit/visitor sets.
-#[derive(Debug, Default)]
-struct Node {
-    rec: Rec,
-    visits: HashSet<i64>,
-    visitors: HashSet<Vec<u8>>,
-    entry_visitors: HashSet<Vec<u8>>,
-    exit_visitors: HashSet<Vec<u8>>,
-    sub: Option<Tree>,
-}
-
-#[derive(Debug, Default)]
-struct Tree {
-    rows: HashMap<String, Node>,
-}
-
-impl Tree {
-    fn node(&mut self, path: &[String]) -> Option<&mut Node> {
-        let (first, rest) = path.split_first()?;
-        let node = self.rows.entry(first.clone()).or_insert_with(|| Node {
-            rec: Rec::new(first.clone()),
-            ..Node::default()
-        });
-        if rest.is_empty() {
-            Some(node)
-        } else {
-            node.sub.get_or_insert_with(Tree::default).node(rest)
+impl Report {
+    fn of_url_type(kind: i64) -> Option<Self> {
+        match kind {
+            TYPE_PAGE_URL => Some(Self::Pages),
+            TYPE_OUTLINK => Some(Self::Outlinks),
+            TYPE_DOWNLOAD => Some(Self::Downloads),
+            _ => None,
         }
     }
 
-    /// Applies `f` to the node at every depth of `path`.
-    fn each(&mut self, path: &[String], mut f: impl FnMut(&mut Node)) {
-        for depth in 1..=path.len() {
-            if let Some(node) = self.node(&path[..depth]) {
-                f(node);
+    fn of_name_type(kind: i64) -> Option<Self> {
+        match kind {
+            TYPE_PAGE_TITLE => Some(Self::Titles),
+            TYPE_SITE_SEARCH => Some(Self::Search),
+            _ => None,
+        }
+    }
+
+    /// Whether the report keeps unique visitor counts (Matomo deletes them from site search,
+    /// `deleteUnusedColumnsFromKeywordsDataTable`, and outlinks and downloads never show them).
+    fn keeps_uniques(self) -> bool {
+        matches!(self, Self::Pages | Self::Titles)
+    }
+}
+
+/// The labels of an outlink or download: its host as written (`www.` kept), then `/` + path,
+/// query and `#fragment` (`ArchivingHelper::parseNameFromPageUrl` with no URL prefix, regex
+/// `@^http[s]?://([^/]+)[/]?([^#]*)[#]?(.*)$@i`). A link without an http(s) scheme is split on
+/// `/` like a page URL.
+fn link_path(link: &str) -> Vec<String> {
+    let lower = link
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rest = if lower.starts_with("https://") {
+        link.get(8..)
+    } else if lower.starts_with("http://") {
+        link.get(7..)
+    } else {
+        None
+    };
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => {
+            let (host, after) = rest.split_once('/').unwrap_or((rest, ""));
+            // `[^/]+` stops at the first slash; the host may still hold a `#`.
+            let (path, fragment) = after.split_once('#').unwrap_or((after, ""));
+            let mut leaf = format!("/{}", url::php_trim(path));
+            if !fragment.is_empty() {
+                leaf.push('#');
+                leaf.push_str(fragment);
             }
+            vec![url::php_trim(host).to_owned(), leaf]
+        }
+        _ => {
+            let mut parts: Vec<String> = link
+                .split('/')
+                .map(url::php_trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+            match parts.last_mut() {
+                Some(last) => last.insert(0, '/'),
+                None => parts.push(url::PAGE_URL_NOT_DEFINED.to_owned()),
+            }
+            parts
         }
     }
-
-    fn finish(self, uniques: bool) -> Table {
-        let rows = self
-            .rows
-            .into_values()
-            .map(|node| {
-                let mut rec = node.rec;
-                rec.m.insert("nb_visits".into(), node.visits.len() as f64);
-                if uniques {
-                    rec.m
-                        .insert("nb_uniq_visitors".into(), node.visitors.len() as f64);
-                    if !node.entry_visitors.is_empty() {
-                        rec.m.insert(
-                            "entry_nb_uniq_visitors".into(),
-                            node.entry_visitors.len() as f64,
-                        );
-                    }
-                    if !node.exit_visitors.is_empty() {
-                        rec.m.insert(
-                            "exit_nb_uniq_visitors".into(),
-                            node.exit_visitors.len() as f64,
-                        );
-                    }
-                }
-                rec.sub = node.sub.map(|sub| sub.finish(uniques));
-                rec
-            })
-            .collect();
-        Table { rows }
-    }
 }
 
-fn bump(rec: &mut Rec, name: &str, by: f64) {
-    *rec.m.entry(name.to_owned()).or_default() += by;
-}
-
-/// The hierarchical path of a page URL (`url_path_segments`), or of a title (one level).
+/// The hierarchical path of a page URL (`url_path_segments`).
 fn url_path(name: &str) -> Vec<String> {
     let segments = url::url_path_segments(name);
     if segments.is_empty() {
@@ -192,165 +293,321 @@ fn url_path(name: &str) -> Vec<String> {
     }
 }
 
+/// A page title's label: Matomo 5 does not split titles (`action_title_category_delimiter` is
+/// empty), prefixes them with a space and names an empty one "Page Name not defined"
+/// (`ArchivingHelper::getActionExplodedNames`).
+fn title_label(title: &str) -> String {
+    let title = url::php_trim(title);
+    if title.is_empty() {
+        " Page Name not defined".to_owned()
+    } else {
+        format!(" {title}")
+    }
+}
+
+/// The metrics of one `idaction` of the day.
+#[derive(Debug, Default)]
+struct Acc {
+    hits: f64,
+    visits: HashSet<i64>,
+    visitors: HashSet<Vec<u8>>,
+    time: f64,
+    following_search: f64,
+    entry_visits: f64,
+    entry_visitors: HashSet<Vec<u8>>,
+    entry_actions: f64,
+    entry_length: f64,
+    entry_bounces: f64,
+    exit_visits: f64,
+    exit_visitors: HashSet<Vec<u8>>,
+    goals: BTreeMap<i64, BTreeMap<String, f64>>,
+}
+
+/// A report row in the making: one dictionary entry and its metrics.
+#[derive(Debug)]
+struct ActionRow {
+    report: Report,
+    name: String,
+    prefix: Option<i64>,
+    acc: Acc,
+}
+
+impl ActionRow {
+    fn path(&self) -> Vec<String> {
+        match self.report {
+            Report::Pages => url_path(&self.name),
+            Report::Titles => vec![title_label(&self.name)],
+            Report::Search => vec![self.name.clone()],
+            Report::Outlinks | Report::Downloads => link_path(&self.name),
+        }
+    }
+
+    /// The leaf row with its metrics; a page's and a link's full URL as `url` metadata.
+    fn leaf(&self) -> Rec {
+        let acc = &self.acc;
+        let mut rec = Rec::new(String::new());
+        let mut put = |name: &str, value: f64| {
+            rec.m.insert(name.to_owned(), value);
+        };
+        let uniques = self.report.keeps_uniques();
+        put("nb_visits", acc.visits.len() as f64);
+        if uniques {
+            put("nb_uniq_visitors", acc.visitors.len() as f64);
+        }
+        put("nb_hits", acc.hits);
+        put("sum_time_spent", acc.time);
+        if acc.entry_visits > 0.0 {
+            if uniques {
+                put("entry_nb_uniq_visitors", acc.entry_visitors.len() as f64);
+            }
+            put("entry_nb_visits", acc.entry_visits);
+            put("entry_nb_actions", acc.entry_actions);
+            put("entry_sum_visit_length", acc.entry_length);
+            put("entry_bounce_count", acc.entry_bounces);
+        }
+        if acc.exit_visits > 0.0 {
+            if uniques {
+                put("exit_nb_uniq_visitors", acc.exit_visitors.len() as f64);
+            }
+            put("exit_nb_visits", acc.exit_visits);
+        }
+        if acc.following_search > 0.0 {
+            put("nb_hits_following_search", acc.following_search);
+        }
+        rec.goals.clone_from(&acc.goals);
+        match self.report {
+            Report::Pages => {
+                let prefix = self.prefix.and_then(|p| u8::try_from(p).ok());
+                rec.meta
+                    .insert("url".to_owned(), url::join_prefix(prefix, &self.name));
+            }
+            Report::Outlinks | Report::Downloads => {
+                rec.meta.insert("url".to_owned(), self.name.clone());
+            }
+            Report::Titles | Report::Search => {}
+        }
+        rec
+    }
+}
+
+/// A report tree: rows by label, each the sum of the leaves below it.
+#[derive(Debug, Default)]
+struct Tree {
+    rows: HashMap<String, (Rec, Option<Tree>)>,
+}
+
+impl Tree {
+    /// Adds a leaf at `path`: its metrics and goals to every row on the way (a folder is the
+    /// sum of its pages), its metadata to the leaf only, first leaf first.
+    fn add(&mut self, path: &[String], leaf: &Rec) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        let (rec, sub) = self
+            .rows
+            .entry(first.clone())
+            .or_insert_with(|| (Rec::new(first.clone()), None));
+        if rest.is_empty() {
+            rec.merge(leaf, false);
+        } else {
+            let mut folder = leaf.clone();
+            folder.meta.clear();
+            rec.merge(&folder, false);
+            sub.get_or_insert_with(Tree::default).add(rest, leaf);
+        }
+    }
+
+    fn finish(self) -> Table {
+        Table {
+            rows: self
+                .rows
+                .into_values()
+                .map(|(mut rec, sub)| {
+                    rec.sub = sub.map(Tree::finish);
+                    rec
+                })
+                .collect(),
+        }
+    }
+}
+
+fn bump(into: &mut BTreeMap<String, f64>, name: &str, by: f64) {
+    *into.entry(name.to_owned()).or_default() += by;
+}
+
+/// `ROUND(x, 2)` of the goal queries.
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// `Piwik::getQuotientSafe($a, $b, 3)`.
+fn quotient3(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        (a / b * 1000.0).round() / 1000.0
+    }
+}
+
+/// The row key of a visit's entry or exit title: its `idaction_name`, or the "not defined" row
+/// when the page had no title.
+fn title_key(name: Option<i64>, url: Option<i64>) -> Option<i64> {
+    match name {
+        Some(id) if id > 0 => Some(id),
+        None if url.is_some_and(|id| id > 0) => Some(TITLE_NOT_DEFINED),
+        _ => None,
+    }
+}
+
 /// Fills the Actions metrics and tables of a day archive.
 pub(crate) fn archive(
     visits: &[VisitLog],
-    actions: &[ActionLog],
+    day: &DayActions,
     _conversions: &[ConversionLog],
     data: &mut ArchiveData,
 ) {
-    let visit_by_id: HashMap<i64, &VisitLog> = visits.iter().map(|v| (v.idvisit, v)).collect();
+    let actions = &day.actions;
     let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
     let mut uniq: BTreeMap<&str, HashSet<(i64, Option<i64>)>> = BTreeMap::new();
-    let mut pages = Tree::default();
-    let mut titles = Tree::default();
-    let mut outlinks = Tree::default();
-    let mut downloads = Tree::default();
-    let mut searches = Tree::default();
     let mut hits = 0.0;
+    let mut rows: HashMap<i64, ActionRow> = HashMap::new();
 
-    // Actions come ordered by visit then time: the next action of the same visit tells how long
-    // this one lasted (its `time_spent_ref_action`) and whether this one was the visit's exit.
-    for (i, action) in actions.iter().enumerate() {
-        let next = actions.get(i + 1).filter(|n| n.idvisit == action.idvisit);
-        let time_spent = next.and_then(|n| n.time_spent_ref_action).unwrap_or(0) as f64;
-        let is_last = next.is_none();
-        let following_search = action.ref_name_type == Some(8);
+    // The `Actions.get` counts, then the rows: every non-event action counts on the row of its
+    // URL and on the row of its name (`archiveDayActions`, once per dictionary column, `WHERE
+    // idaction_event_category IS NULL`). Content actions have their own reports.
+    for action in actions {
         let kind = kind(action);
         if !matches!(kind, Kind::Content { interaction: false } | Kind::Other) {
             hits += 1.0;
         }
-        let add = |tree: &mut Tree, path: &[String]| {
-            tree.each(path, |node| {
-                node.visits.insert(action.idvisit);
-                node.visitors.insert(action.idvisitor.clone());
-                bump(&mut node.rec, "nb_hits", 1.0);
-                bump(&mut node.rec, "sum_time_spent", time_spent);
-                if following_search {
-                    bump(&mut node.rec, "nb_hits_following_search", 1.0);
-                }
-            });
-        };
         match kind {
             Kind::Pageview => {
                 *counts.entry("nb_pageviews").or_default() += 1.0;
                 uniq.entry("nb_uniq_pageviews")
                     .or_default()
                     .insert((action.idvisit, action.idaction_url));
-                if let Some(name) = &action.url_name {
-                    let path = url_path(name);
-                    add(&mut pages, &path);
-                    if let Some(leaf) = pages.node(&path) {
-                        let prefix = action.url_prefix.and_then(|p| u8::try_from(p).ok());
-                        leaf.rec
-                            .meta
-                            .entry("url".to_owned())
-                            .or_insert_with(|| url::join_prefix(prefix, name));
-                    }
-                }
-                let title = action
-                    .name_name
-                    .as_deref()
-                    .filter(|_| action.name_type == Some(4))
-                    .unwrap_or("");
-                add(&mut titles, &[title_label(title)]);
             }
-            Kind::Search => {
-                *counts.entry("nb_searches").or_default() += 1.0;
-                if let Some(keyword) = &action.name_name {
-                    let path = [keyword.clone()];
-                    add(&mut searches, &path);
-                    if is_last {
-                        searches.each(&path, |node| bump(&mut node.rec, "exit_nb_visits", 1.0));
-                    }
-                }
-            }
+            Kind::Search => *counts.entry("nb_searches").or_default() += 1.0,
             Kind::Outlink | Kind::Download => {
-                let (count, uniq_name, tree) = if kind == Kind::Outlink {
-                    ("nb_outlinks", "nb_uniq_outlinks", &mut outlinks)
+                let (count, uniq_name) = if kind == Kind::Outlink {
+                    ("nb_outlinks", "nb_uniq_outlinks")
                 } else {
-                    ("nb_downloads", "nb_uniq_downloads", &mut downloads)
+                    ("nb_downloads", "nb_uniq_downloads")
                 };
                 *counts.entry(count).or_default() += 1.0;
                 uniq.entry(uniq_name)
                     .or_default()
                     .insert((action.idvisit, action.idaction_url));
-                if let Some(link) = &action.url_name {
-                    add(tree, &[link_domain(link), link.clone()]);
-                }
+            }
+            _ => {}
+        }
+        if matches!(kind, Kind::Event | Kind::Content { .. }) {
+            continue;
+        }
+        let mut hit = |id: i64, report: Report, name: &str, prefix: Option<i64>| {
+            let row = rows.entry(id).or_insert_with(|| ActionRow {
+                report,
+                name: name.to_owned(),
+                prefix,
+                acc: Acc::default(),
+            });
+            let acc = &mut row.acc;
+            acc.hits += 1.0;
+            acc.visits.insert(action.idvisit);
+            acc.visitors.insert(action.idvisitor.clone());
+            // `updateQuerySelectFromForSiteSearch`: hits whose previous page was a site search.
+            if action.ref_name_type == Some(TYPE_SITE_SEARCH) {
+                acc.following_search += 1.0;
+            }
+        };
+        if let (Some(id), Some(report)) = (
+            action.idaction_url,
+            action.url_type.and_then(Report::of_url_type),
+        ) {
+            hit(
+                id,
+                report,
+                action.url_name.as_deref().unwrap_or(""),
+                action.url_prefix,
+            );
+        }
+        match (
+            action.idaction_name,
+            action.name_type.and_then(Report::of_name_type),
+        ) {
+            (Some(id), Some(report)) => {
+                hit(id, report, action.name_name.as_deref().unwrap_or(""), None)
+            }
+            (None, _) if action.url_type == Some(TYPE_PAGE_URL) => {
+                hit(TITLE_NOT_DEFINED, Report::Titles, "", None);
             }
             _ => {}
         }
     }
 
-    // Entry and exit metrics come from the visits' entry and exit pages.
-    let names: HashMap<i64, (&str, Option<i64>)> = actions
-        .iter()
-        .filter_map(|a| Some((a.idaction_url?, (a.url_name.as_deref()?, a.url_prefix))))
-        .collect();
-    let title_names: HashMap<i64, &str> = actions
-        .iter()
-        .filter(|a| a.name_type == Some(4))
-        .filter_map(|a| Some((a.idaction_name?, a.name_name.as_deref()?)))
-        .collect();
-    for visit in visit_by_id.values() {
-        let entry_exit = |tree: &mut Tree, path: Option<Vec<String>>, entry: bool| {
-            let Some(path) = path else { return };
-            tree.each(&path, |node| {
-                if entry {
-                    node.entry_visitors.insert(visit.idvisitor.clone());
-                    bump(&mut node.rec, "entry_nb_visits", 1.0);
-                    bump(
-                        &mut node.rec,
-                        "entry_nb_actions",
-                        visit.visit_total_actions as f64,
-                    );
-                    bump(
-                        &mut node.rec,
-                        "entry_sum_visit_length",
-                        visit.visit_total_time as f64,
-                    );
-                    bump(
-                        &mut node.rec,
-                        "entry_bounce_count",
-                        f64::from(u8::from(super::day::bounced(visit))),
-                    );
-                } else {
-                    node.exit_visitors.insert(visit.idvisitor.clone());
-                    bump(&mut node.rec, "exit_nb_visits", 1.0);
-                }
-            });
-        };
-        let url_of = |id: Option<i64>| {
-            id.and_then(|id| names.get(&id))
-                .map(|(name, _)| url_path(name))
-        };
-        let title_of = |id: Option<i64>, url: Option<i64>| {
-            url?;
-            Some(vec![title_label(
-                id.and_then(|id| title_names.get(&id))
-                    .copied()
-                    .unwrap_or(""),
-            )])
-        };
-        entry_exit(&mut pages, url_of(visit.visit_entry_idaction_url), true);
-        entry_exit(&mut pages, url_of(visit.visit_exit_idaction_url), false);
-        entry_exit(
-            &mut titles,
-            title_of(
+    // Time on a page: the `time_spent_ref_action` of the actions that followed it, grouped by
+    // their `idaction_url_ref` and `idaction_name_ref` (`archiveDayActionsTime`: non-event
+    // actions with a time above 0). The reference is the visit's last page or search, so
+    // outlinks and downloads get no time.
+    for action in actions {
+        let time = action.time_spent_ref_action.unwrap_or(0);
+        if time <= 0 || action.idaction_event_category.is_some() {
+            continue;
+        }
+        for id in [action.idaction_url_ref, action.idaction_name_ref]
+            .into_iter()
+            .flatten()
+            .filter(|id| *id > 0)
+        {
+            if let Some(row) = rows.get_mut(&id) {
+                row.acc.time += time as f64;
+            }
+        }
+    }
+
+    // Entry and exit metrics from the day's visits (`archiveDayEntryActions`,
+    // `archiveDayExitActions`), on rows the day's actions created.
+    for visit in visits {
+        let entries = [
+            visit.visit_entry_idaction_url.filter(|id| *id > 0),
+            title_key(
                 visit.visit_entry_idaction_name,
                 visit.visit_entry_idaction_url,
             ),
-            true,
-        );
-        entry_exit(
-            &mut titles,
-            title_of(
+        ];
+        for id in entries.into_iter().flatten() {
+            if let Some(row) = rows.get_mut(&id) {
+                let acc = &mut row.acc;
+                acc.entry_visits += 1.0;
+                acc.entry_visitors.insert(visit.idvisitor.clone());
+                acc.entry_actions += visit.visit_total_actions as f64;
+                acc.entry_length += visit.visit_total_time as f64;
+                // `sum(case visit_total_actions when 1 then 1 when 0 then 1 else 0 end)`.
+                acc.entry_bounces += f64::from(u8::from(visit.visit_total_actions <= 1));
+            }
+        }
+        let exits = [
+            visit.visit_exit_idaction_url.filter(|id| *id > 0),
+            title_key(
                 visit.visit_exit_idaction_name,
                 visit.visit_exit_idaction_url,
             ),
-            false,
-        );
+        ];
+        for id in exits.into_iter().flatten() {
+            if let Some(row) = rows.get_mut(&id) {
+                row.acc.exit_visits += 1.0;
+                row.acc.exit_visitors.insert(visit.idvisitor.clone());
+            }
+        }
+    }
+
+    page_goals(day, &mut rows);
+    entry_goals(day, &mut rows);
+    for conversion in &day.conversions {
+        *data
+            .numeric
+            .entry(goal_conversions_record(conversion.idgoal))
+            .or_default() += 1.0;
     }
 
     for (name, set) in uniq {
@@ -370,56 +627,177 @@ pub(crate) fn archive(
     }
     data.numeric.insert("hits".to_owned(), hits);
 
-    let mut put = |name: &str, tree: Tree, uniques: bool, limit: usize, sub_limit: usize| {
-        let mut table = tree.finish(uniques);
-        table.truncate(limit, sub_limit, "nb_visits");
-        data.blobs.insert(name.to_owned(), table);
-    };
-    put(
+    // Rows sharing a label are summed; the leaf's `url` is the one of the entry with the most
+    // hits, ties to the first name (`updateActionsTableWithRowQuery` reads rows by
+    // `nb_hits DESC, name ASC` and only a strictly larger count replaces the URL).
+    let mut ordered: Vec<(i64, ActionRow)> = rows.into_iter().collect();
+    ordered.sort_by(|(ida, a), (idb, b)| {
+        b.acc
+            .hits
+            .total_cmp(&a.acc.hits)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| ida.cmp(idb))
+    });
+    let mut trees: BTreeMap<&str, Tree> = BTreeMap::new();
+    for (_, row) in &ordered {
+        let record = match row.report {
+            Report::Pages => RECORD_PAGE_URLS,
+            Report::Titles => RECORD_PAGE_TITLES,
+            Report::Outlinks => RECORD_OUTLINKS,
+            Report::Downloads => RECORD_DOWNLOADS,
+            Report::Search => RECORD_SITE_SEARCH,
+        };
+        trees
+            .entry(record)
+            .or_default()
+            .add(&row.path(), &row.leaf());
+    }
+    for record in [
         RECORD_PAGE_URLS,
-        pages,
-        true,
-        limits::ACTIONS,
-        limits::SUBTABLE_ACTIONS,
-    );
-    put(
         RECORD_PAGE_TITLES,
-        titles,
-        true,
-        limits::ACTIONS,
-        limits::SUBTABLE_ACTIONS,
-    );
-    put(
         RECORD_OUTLINKS,
-        outlinks,
-        false,
-        limits::ACTIONS,
-        limits::SUBTABLE_ACTIONS,
-    );
-    put(
         RECORD_DOWNLOADS,
-        downloads,
-        false,
-        limits::ACTIONS,
-        limits::SUBTABLE_ACTIONS,
-    );
-    put(
         RECORD_SITE_SEARCH,
-        searches,
-        false,
-        limits::ACTIONS,
-        limits::SUBTABLE_ACTIONS,
-    );
+    ] {
+        let mut table = trees.remove(record).unwrap_or_default().finish();
+        table.truncate(limits::ACTIONS, limits::SUBTABLE_ACTIONS, "nb_visits");
+        data.blobs.insert(record.to_owned(), table);
+    }
 }
 
-/// A page title's label: Matomo 5 does not split titles, and its flat title labels start with a
-/// space (conformance README); a page without title is "Page Name not defined".
-fn title_label(title: &str) -> String {
-    let title = title.trim();
-    if title.is_empty() {
-        "Page Name not defined".to_owned()
-    } else {
-        format!(" {title}")
+/// What one (visit, page) pair of a goal adds to the page's goal metrics.
+#[derive(Debug, Default)]
+struct PageGroup {
+    count: f64,
+    revenue: Option<f64>,
+    pages_before: f64,
+    attrib: Option<f64>,
+    revenue_attrib: Option<f64>,
+}
+
+fn add_opt(into: &mut Option<f64>, value: Option<f64>) {
+    if let Some(value) = value {
+        *into = Some(into.unwrap_or(0.0) + value);
+    }
+}
+
+/// The goal metrics of the pages viewed before a conversion (`LogAggregator::
+/// queryConversionsByPageView`, per goal): each conversion of the day joins every action of its
+/// visit at or before it (events aside, see [`VisitAction`]) whose URL is a page (`idaction_url`,
+/// type 1) or whose name is a title (type 4), grouped by visit and page. Per group:
+/// `nb_conversions` and `nb_conversions_page_uniq` are `COUNT(*)`, `revenue` is
+/// `ROUND(SUM(revenue), 2)`, `nb_conversions_attrib` is `SUM(ROUND(1 / pageviews_before, 4))`,
+/// `revenue_attrib` is `ROUND(SUM(1 / pageviews_before * revenue), 2)`, `nb_conv_pages_before`
+/// is the (first conversion's) `pageviews_before` and `nb_conversions_page_rate` starts at 0 (the
+/// API computes it). Groups are summed into the page's row when the day has that row
+/// (`ArchivingHelper::updateActionsTableRowWithGoals`), except `nb_conv_pages_before`: Matomo
+/// 5.3.1's answers hold the largest of the visits' values there, not their sum (golden-seed1:
+/// visits converting after 3 and 5 pageviews give 5, while the attribution is 1/3 + 1/5).
+fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
+    let mut by_visit: HashMap<i64, Vec<&VisitAction>> = HashMap::new();
+    for action in &day.converting_visit_actions {
+        by_visit.entry(action.idvisit).or_default().push(action);
+    }
+    let mut groups: BTreeMap<(i64, i64, i64), PageGroup> = BTreeMap::new();
+    for conversion in &day.conversions {
+        let Some(actions) = by_visit.get(&conversion.idvisit) else {
+            continue;
+        };
+        for action in actions
+            .iter()
+            .filter(|a| a.server_time <= conversion.server_time)
+        {
+            let pages = [
+                action
+                    .idaction_url
+                    .filter(|_| action.url_type == Some(TYPE_PAGE_URL)),
+                action
+                    .idaction_name
+                    .filter(|_| action.name_type == Some(TYPE_PAGE_TITLE)),
+            ];
+            for idaction in pages.into_iter().flatten() {
+                let group = groups
+                    .entry((conversion.idgoal, idaction, conversion.idvisit))
+                    .or_default();
+                if group.count == 0.0 {
+                    group.pages_before = conversion.pageviews_before.unwrap_or(0) as f64;
+                }
+                group.count += 1.0;
+                add_opt(&mut group.revenue, conversion.revenue);
+                // MySQL's `1 / 0` is NULL, which SUM skips.
+                if let Some(before) = conversion.pageviews_before.filter(|b| *b > 0) {
+                    // MySQL divides integers into a DECIMAL of 4 places
+                    // (`div_precision_increment`), so `1 / 3` is 0.3333 in both sums.
+                    let share = (10_000.0 / before as f64).round() / 10_000.0;
+                    add_opt(&mut group.attrib, Some(share));
+                    add_opt(
+                        &mut group.revenue_attrib,
+                        conversion.revenue.map(|r| share * r),
+                    );
+                }
+            }
+        }
+    }
+    for ((idgoal, idaction, _), group) in groups {
+        let Some(row) = rows.get_mut(&idaction) else {
+            continue;
+        };
+        let goal = row.acc.goals.entry(idgoal).or_default();
+        bump(goal, "nb_conversions", group.count);
+        if let Some(revenue) = group.revenue {
+            bump(goal, "revenue", round2(revenue));
+        }
+        let before = goal.entry("nb_conv_pages_before".to_owned()).or_default();
+        *before = before.max(group.pages_before);
+        if let Some(attrib) = group.attrib {
+            bump(goal, "nb_conversions_attrib", attrib);
+            bump(goal, "nb_conversions_page_rate", 0.0);
+        }
+        bump(goal, "nb_conversions_page_uniq", group.count);
+        if let Some(revenue) = group.revenue_attrib {
+            bump(goal, "revenue_attrib", round2(revenue));
+        }
+    }
+}
+
+/// The goal metrics of entry pages (`LogAggregator::queryConversionsByEntryPageView`): the day's
+/// conversions grouped by their visit's entry page URL, and again by entry title, and goal:
+/// `revenue_entry` is `ROUND(SUM(revenue), 2)`, `nb_conversions_entry` is `COUNT(*)`; when the
+/// row has entries that day, `nb_conversions_entry_rate` and `revenue_per_entry` divide them by
+/// `entry_nb_visits`, 3 decimals (`GoalManager::REVENUE_PRECISION + 1`,
+/// `ArchivingHelper::updateActionsTableRowWithGoals`).
+fn entry_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
+    let mut groups: BTreeMap<(i64, i64), (f64, Option<f64>)> = BTreeMap::new();
+    for conversion in &day.conversions {
+        for idaction in [
+            conversion.visit_entry_idaction_url,
+            conversion.visit_entry_idaction_name,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let group = groups.entry((idaction, conversion.idgoal)).or_default();
+            group.0 += 1.0;
+            add_opt(&mut group.1, conversion.revenue);
+        }
+    }
+    for ((idaction, idgoal), (count, revenue)) in groups {
+        let Some(row) = rows.get_mut(&idaction) else {
+            continue;
+        };
+        let entries = row.acc.entry_visits;
+        let goal = row.acc.goals.entry(idgoal).or_default();
+        let revenue = revenue.map(round2);
+        if let Some(revenue) = revenue {
+            bump(goal, "revenue_entry", revenue);
+        }
+        if entries > 0.0 {
+            bump(goal, "nb_conversions_entry_rate", quotient3(count, entries));
+            if let Some(revenue) = revenue {
+                bump(goal, "revenue_per_entry", quotient3(revenue, entries));
+            }
+        }
+        bump(goal, "nb_conversions_entry", count);
     }
 }
 
@@ -428,8 +806,163 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outlink_domains_drop_the_scheme_and_www() {
-        assert_eq!(link_domain("https://www.Example.com/a?b"), "example.com");
-        assert_eq!(link_domain("docs.example.io/x"), "docs.example.io");
+    fn outlink_hosts_keep_www_and_leaves_are_the_path() {
+        assert_eq!(
+            link_path("https://www.Wikipedia.org/wiki/X?a=1#top"),
+            ["www.Wikipedia.org", "/wiki/X?a=1#top"]
+        );
+        assert_eq!(link_path("http://a.example"), ["a.example", "/"]);
+        assert_eq!(link_path("ftp://files/x.zip"), ["ftp:", "files", "/x.zip"]);
+    }
+
+    fn page(idvisit: i64, idaction: i64, name: &str, title: i64) -> ActionLog {
+        ActionLog {
+            idvisit,
+            idvisitor: vec![idvisit as u8],
+            idaction_url: Some(idaction),
+            idaction_name: Some(title),
+            idaction_url_ref: None,
+            idaction_name_ref: None,
+            time_spent_ref_action: None,
+            idaction_event_category: None,
+            idaction_content_name: None,
+            idaction_content_interaction: None,
+            url_type: Some(TYPE_PAGE_URL),
+            url_name: Some(name.to_owned()),
+            url_prefix: Some(2),
+            name_type: Some(TYPE_PAGE_TITLE),
+            name_name: Some(format!("title {idaction}")),
+            ref_name_type: None,
+        }
+    }
+
+    fn visit(idvisit: i64, entry: i64, exit: i64) -> VisitLog {
+        VisitLog {
+            idvisitor: vec![idvisit as u8],
+            user_id: None,
+            visit_total_actions: 2,
+            visit_total_time: 100,
+            visit_goal_converted: 1,
+            referer_type: None,
+            referer_name: None,
+            referer_keyword: None,
+            referer_url: None,
+            visit_entry_idaction_url: Some(entry),
+            visit_entry_idaction_name: None,
+            visit_exit_idaction_url: Some(exit),
+            visit_exit_idaction_name: None,
+        }
+    }
+
+    fn find<'a>(table: &'a Table, label: &str) -> &'a Rec {
+        table
+            .rows
+            .iter()
+            .find(|r| r.label == label)
+            .unwrap_or_else(|| panic!("no row {label}"))
+    }
+
+    /// Two visits view `/p/a` (id 1) then `/p/b` (id 2) and convert goal 1 after 1 and 3
+    /// pageviews; the second visit's event on `/p/a` does not count.
+    fn day() -> DayActions {
+        let mut b1 = page(10, 2, "example.com/p/b", 20);
+        b1.idaction_url_ref = Some(1);
+        b1.idaction_name_ref = Some(10);
+        b1.time_spent_ref_action = Some(30);
+        let mut event = page(11, 1, "example.com/p/a", 10);
+        event.idaction_event_category = Some(99);
+        event.idaction_name = None;
+        event.time_spent_ref_action = Some(500);
+        event.idaction_url_ref = Some(1);
+        let actions = vec![
+            page(10, 1, "example.com/p/a", 10),
+            b1,
+            page(11, 1, "example.com/p/a", 10),
+            event,
+            page(11, 2, "example.com/p/b", 20),
+        ];
+        let converting = |idvisit: i64, idaction_url: i64, server_time: i64, event: bool| {
+            (!event).then_some(VisitAction {
+                idvisit,
+                server_time,
+                idaction_url: Some(idaction_url),
+                idaction_name: None,
+                url_type: Some(TYPE_PAGE_URL),
+                name_type: None,
+            })
+        };
+        DayActions {
+            actions,
+            conversions: vec![
+                GoalConversion {
+                    idvisit: 10,
+                    idgoal: 1,
+                    server_time: 5,
+                    revenue: Some(10.0),
+                    pageviews_before: Some(1),
+                    visit_entry_idaction_url: Some(1),
+                    visit_entry_idaction_name: None,
+                },
+                GoalConversion {
+                    idvisit: 11,
+                    idgoal: 1,
+                    server_time: 50,
+                    revenue: Some(10.0),
+                    pageviews_before: Some(3),
+                    visit_entry_idaction_url: Some(1),
+                    visit_entry_idaction_name: None,
+                },
+            ],
+            converting_visit_actions: [
+                converting(10, 1, 1, false),
+                converting(10, 2, 9, false),
+                converting(11, 1, 10, false),
+                converting(11, 1, 20, true),
+                converting(11, 2, 30, false),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn folders_sum_their_pages_and_time_goes_to_the_referenced_page() {
+        let mut data = ArchiveData::default();
+        archive(&[visit(10, 1, 2), visit(11, 1, 2)], &day(), &[], &mut data);
+        let pages = &data.blobs[RECORD_PAGE_URLS];
+        let folder = find(pages, "p");
+        // Two pages seen in two visits each: the folder sums them, it does not count visits.
+        assert_eq!(folder.get("nb_visits"), 4.0);
+        let sub = folder.sub.as_ref().expect("subtable");
+        let a = find(sub, "/a");
+        // 30 s from the page that followed; the event's 500 s are not page time.
+        assert_eq!(a.get("sum_time_spent"), 30.0);
+        assert_eq!(a.get("nb_hits"), 2.0);
+        assert_eq!(a.get("entry_nb_visits"), 2.0);
+        assert_eq!(a.meta["url"], "https://example.com/p/a");
+        assert_eq!(find(sub, "/b").get("exit_nb_visits"), 2.0);
+        assert_eq!(data.numeric[&goal_conversions_record(1)], 2.0);
+    }
+
+    #[test]
+    fn pages_before_a_conversion_share_it_and_keep_the_largest_page_count() {
+        let mut data = ArchiveData::default();
+        archive(&[visit(10, 1, 2), visit(11, 1, 2)], &day(), &[], &mut data);
+        let pages = &data.blobs[RECORD_PAGE_URLS];
+        let folder = find(pages, "p");
+        let a = &find(folder.sub.as_ref().expect("subtable"), "/a").goals[&1];
+        // Visit 10 converted after `/a` only, visit 11 after `/a` (once: the event is not
+        // counted) and `/b`.
+        assert_eq!(a["nb_conversions"], 2.0);
+        assert_eq!(a["nb_conv_pages_before"], 3.0);
+        assert_eq!(a["nb_conversions_attrib"], 1.0 + 0.3333);
+        assert_eq!(a["revenue_attrib"], 10.0 + 3.33);
+        assert_eq!(a["revenue_entry"], 20.0);
+        assert_eq!(a["nb_conversions_entry_rate"], 1.0);
+        assert_eq!(a["revenue_per_entry"], 10.0);
+        let b = &find(folder.sub.as_ref().expect("subtable"), "/b").goals[&1];
+        assert_eq!(b["nb_conversions"], 1.0);
+        assert!(!b.contains_key("revenue_entry"));
     }
 }

@@ -20,7 +20,6 @@ use crate::{
 /// The visit columns the day archive reads.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct VisitLog {
-    pub idvisit: i64,
     pub idvisitor: Vec<u8>,
     pub user_id: Option<String>,
     pub visit_total_actions: i64,

@@ -91,10 +91,9 @@ fn get(data: &ArchiveData) -> Map<String, Value> {
     columns
 }
 
-/// Processed page metrics: `avg_page_load_time`, `avg_time_on_page` (whole seconds),
-/// `bounce_rate` (entry bounces / entries) and `exit_rate` (exits / visits), rates as fractions.
+/// Processed page metrics: `avg_time_on_page` (whole seconds), `bounce_rate`
+/// (entry bounces / entries) and `exit_rate` (exits / visits), rates as fractions.
 fn page_processed(columns: &mut Map<String, Value>, rec: &Rec) {
-    columns.insert("avg_page_load_time".into(), num(0.0));
     columns.insert(
         "avg_time_on_page".into(),
         rounded(quotient(rec.get("sum_time_spent"), rec.get("nb_hits")), 0),
@@ -120,24 +119,21 @@ fn url_segment(operator: &str, dimension: &str, full_url: &str) -> String {
     )
 }
 
-/// A folder's URL prefix: its first page's URL cut after the folder's path.
-fn folder_url(rec: &Rec, path: &[&str]) -> Option<String> {
-    let leaf = first_leaf_url(rec)?;
-    let (scheme, rest) = leaf.split_once("://")?;
-    let host = rest.split('/').next()?;
-    Some(format!("{scheme}://{host}/{}", path.join("/")))
-}
-
-fn first_leaf_url(rec: &Rec) -> Option<&str> {
-    if let Some(url) = rec.meta.get("url") {
-        return Some(url);
-    }
-    rec.sub
-        .as_ref()?
-        .rows
-        .iter()
-        .find_map(|row| first_leaf_url(row))
-}
+/// Goal metrics of page rows in Matomo's order (`ArchivingHelper::updateActionsTableRowWithGoals`:
+/// the pageview metrics, then the entry metrics).
+const PAGE_GOAL_METRICS: &[&str] = &[
+    "nb_conversions",
+    "revenue",
+    "nb_conv_pages_before",
+    "nb_conversions_attrib",
+    "nb_conversions_page_rate",
+    "nb_conversions_page_uniq",
+    "revenue_attrib",
+    "revenue_entry",
+    "nb_conversions_entry_rate",
+    "revenue_per_entry",
+    "nb_conversions_entry",
+];
 
 /// Which page report is rendered.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -148,7 +144,56 @@ enum PageReport {
     Exit,
 }
 
-fn page_rows(table: &Table, report: PageReport, flat: bool, path: &[&str]) -> DataTable {
+/// What rendering a page report needs besides the table.
+struct PageContext<'a> {
+    report: PageReport,
+    flat: bool,
+    /// The site's main URL without its trailing `/`: folders' `pageUrl=^` segments start with it
+    /// (`ArchivingHelper::setFolderPathMetadata`, `folder_url_start`).
+    main_url: &'a str,
+    data: &'a ArchiveData,
+}
+
+/// The `goals` object of a page row. `nb_conversions_page_rate` is computed for the rows of the
+/// top-level table only (`CalculateConversionPageRate`, applied by `API::filterActionsDataTable`
+/// before subtables are expanded or flattened): `nb_conversions_page_uniq` over the goal's
+/// conversions in the period (the `Goal_N_nb_conversions` record), 3 decimals, at most 1. Rows
+/// of subtables keep the archived 0.
+fn page_goals(rec: &Rec, top_level: bool, data: &ArchiveData) -> Option<Value> {
+    if rec.goals.is_empty() {
+        return None;
+    }
+    let mut goals = Map::new();
+    for (idgoal, metrics) in &rec.goals {
+        let mut columns = Map::new();
+        for name in PAGE_GOAL_METRICS {
+            let Some(value) = metrics.get(*name) else {
+                continue;
+            };
+            let mut value = *value;
+            if *name == "nb_conversions_page_rate" && top_level {
+                if let Some(total) = data
+                    .numeric
+                    .get(&crate::archive::actions::goal_conversions_record(*idgoal))
+                {
+                    let uniq = metrics
+                        .get("nb_conversions_page_uniq")
+                        .copied()
+                        .unwrap_or(0.0);
+                    value = (quotient(uniq, *total) * 1000.0).round() / 1000.0;
+                    value = value.min(1.0);
+                }
+            }
+            columns.insert((*name).to_owned(), num(value));
+        }
+        goals.insert(format!("idgoal={idgoal}"), Value::Object(columns));
+    }
+    Some(Value::Object(goals))
+}
+
+fn page_rows(table: &Table, ctx: &PageContext<'_>, path: &[&str], depth: usize) -> DataTable {
+    let report = ctx.report;
+    let flat = ctx.flat;
     let mut rows = Vec::new();
     for rec in sorted(table) {
         let keep = match report {
@@ -163,7 +208,7 @@ fn page_rows(table: &Table, report: PageReport, flat: bool, path: &[&str]) -> Da
         here.push(rec.label.trim_start_matches('/'));
         if flat {
             if let Some(sub) = &rec.sub {
-                rows.extend(page_rows(sub, report, flat, &here).rows);
+                rows.extend(page_rows(sub, ctx, &here, depth + 1).rows);
                 continue;
             }
         }
@@ -184,7 +229,21 @@ fn page_rows(table: &Table, report: PageReport, flat: bool, path: &[&str]) -> Da
             .copied()
             .filter(|name| !(folder && name.ends_with("nb_uniq_visitors")))
             .collect();
-        put_metrics(&mut columns, rec, &names);
+        let (before_goals, after_goals) = names.split_at(
+            names
+                .iter()
+                .position(|n| *n == "exit_nb_visits")
+                .map_or(names.len(), |i| i + 1),
+        );
+        put_metrics(&mut columns, rec, before_goals);
+        if let Some(goals) = page_goals(rec, depth == 0, ctx.data) {
+            columns.insert("goals".into(), goals);
+        }
+        put_metrics(&mut columns, rec, after_goals);
+        // Matomo adds the page load time to the table it was asked for, not to subtables.
+        if flat || depth == 0 {
+            columns.insert("avg_page_load_time".into(), num(0.0));
+        }
         page_processed(&mut columns, rec);
         let dimension = match report {
             PageReport::Titles => "pageTitle",
@@ -201,12 +260,11 @@ fn page_rows(table: &Table, report: PageReport, flat: bool, path: &[&str]) -> Da
                 )),
             );
         } else if folder {
-            if let Some(prefix) = folder_url(rec, &here) {
-                columns.insert(
-                    "segment".into(),
-                    Value::from(url_segment("=^", dimension, &prefix)),
-                );
-            }
+            let prefix = format!("{}/{}", ctx.main_url, here.join("/"));
+            columns.insert(
+                "segment".into(),
+                Value::from(url_segment("=^", dimension, &prefix)),
+            );
         } else if let Some(full) = rec.meta.get("url") {
             columns.insert("url".into(), Value::from(full.clone()));
             if flat {
@@ -222,7 +280,7 @@ fn page_rows(table: &Table, report: PageReport, flat: bool, path: &[&str]) -> Da
         } else {
             rec.sub
                 .as_ref()
-                .map(|sub| page_rows(sub, report, flat, &here))
+                .map(|sub| page_rows(sub, ctx, &here, depth + 1))
         };
         rows.push(Row {
             columns,
@@ -255,7 +313,8 @@ fn link_rows(table: &Table, flat: bool) -> DataTable {
             ],
         );
         if rec.sub.is_none() {
-            columns.insert("url".into(), Value::from(rec.label.clone()));
+            let url = rec.meta.get("url").unwrap_or(&rec.label);
+            columns.insert("url".into(), Value::from(url.clone()));
         }
         rows.push(Row {
             columns,
@@ -310,23 +369,22 @@ pub(super) fn render(
 ) -> Result<ReportOutput, ReportError> {
     let empty = Table::default();
     let blob = |name: &str| data.blobs.get(name).unwrap_or(&empty);
+    let main_url = request.site.main_url.trim_end_matches('/');
+    let pages = |report: PageReport, record: &str| {
+        let ctx = PageContext {
+            report,
+            flat: request.flat,
+            main_url,
+            data,
+        };
+        page_rows(blob(record), &ctx, &[], 0)
+    };
     let table = match request.method {
         "Actions.get" => return Ok(ReportOutput::Metrics(get(data))),
-        "Actions.getPageUrls" => {
-            page_rows(blob(RECORD_PAGE_URLS), PageReport::Urls, request.flat, &[])
-        }
-        "Actions.getEntryPageUrls" => {
-            page_rows(blob(RECORD_PAGE_URLS), PageReport::Entry, request.flat, &[])
-        }
-        "Actions.getExitPageUrls" => {
-            page_rows(blob(RECORD_PAGE_URLS), PageReport::Exit, request.flat, &[])
-        }
-        "Actions.getPageTitles" => page_rows(
-            blob(RECORD_PAGE_TITLES),
-            PageReport::Titles,
-            request.flat,
-            &[],
-        ),
+        "Actions.getPageUrls" => pages(PageReport::Urls, RECORD_PAGE_URLS),
+        "Actions.getEntryPageUrls" => pages(PageReport::Entry, RECORD_PAGE_URLS),
+        "Actions.getExitPageUrls" => pages(PageReport::Exit, RECORD_PAGE_URLS),
+        "Actions.getPageTitles" => pages(PageReport::Titles, RECORD_PAGE_TITLES),
         "Actions.getOutlinks" => link_rows(blob(RECORD_OUTLINKS), request.flat),
         "Actions.getDownloads" => link_rows(blob(RECORD_DOWNLOADS), request.flat),
         _ => search_rows(blob(RECORD_SITE_SEARCH)),

@@ -184,8 +184,15 @@ impl Rules<'_> {
                     // (`ActionsRequestProcessor`), which only pageviews and site searches move.
                     recorded.row.idaction_url_ref = visit.visit_exit_idaction_url;
                     recorded.row.idaction_name_ref = visit.visit_exit_idaction_name;
+                    // The time spent on the previous page runs from the visit's last request,
+                    // which a goal conversion without action also moves, not from its last
+                    // action (`Visit::getTimeSpentReferrerAction`: now minus
+                    // `visit_last_action_time`, clamped to 0..visit_standard_length).
                     if recorded.counts_as_action {
-                        recorded.row.time_spent_ref_action = since;
+                        recorded.row.time_spent_ref_action = Some(
+                            (time - visit.visit_last_action_time)
+                                .clamp(0, self.config.visit_standard_length),
+                        );
                     }
                     let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
                     let replaces = replaces_direct_entry(visit, &referrer);

@@ -247,7 +247,131 @@ async fn missing_days_are_healed_and_new_york_days_are_local(backend: Backend) {
     assert_eq!(next.numeric.get("nb_visits").copied().unwrap_or(0.0), 0.0);
 }
 
+/// One visit: two pages, a manual goal (2), an outlink, then a page converting the URL goal (1).
+async fn page_reports_attribute_time_and_goals_as_matomo(backend: Backend) {
+    let app = no_scheduler(backend).await;
+    let goal = |name: &str, attribute: &str, revenue: f64| origin::store::NewGoal {
+        idsite: app.idsite,
+        name: name.to_owned(),
+        match_attribute: attribute.to_owned(),
+        pattern: "/thanks".to_owned(),
+        pattern_type: "contains".to_owned(),
+        revenue,
+        allow_multiple: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        app.store
+            .add_goal(&goal("Thanks", "url", 10.0))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.store
+            .add_goal(&goal("Manual", "manually", 5.0))
+            .await
+            .unwrap(),
+        2
+    );
+    let v = "_id=4444444444444444&cip=14.1.1.1";
+    track(
+        &app,
+        app.idsite,
+        &[
+            (0, &format!("{v}&url=https%3A%2F%2Fexample.com%2Fp%2Fone&action_name=One")),
+            (60, &format!("{v}&url=https%3A%2F%2Fexample.com%2Fp%2Ftwo&action_name=Two")),
+            (100, &format!("{v}&idgoal=2&url=https%3A%2F%2Fexample.com%2Fp%2Ftwo")),
+            (
+                130,
+                &format!("{v}&link=https%3A%2F%2Fwww.partner.example%2Fx&url=https%3A%2F%2Fexample.com%2Fp%2Ftwo"),
+            ),
+            (200, &format!("{v}&url=https%3A%2F%2Fexample.com%2Fthanks&action_name=Thanks")),
+        ],
+    )
+    .await;
+    let site = app.store.site(app.idsite).await.unwrap().unwrap();
+    let day = period(PeriodKind::Day, "2026-09-01", "2026-09-01");
+    let table = |method: &'static str, flat: bool| {
+        let site = &site;
+        let store = &app.store;
+        async move {
+            let request = ReportRequest {
+                method,
+                site,
+                period: day,
+                flat,
+                expanded: !flat,
+                id_subtable: None,
+                id_goal: None,
+            };
+            match produce(store, &request).await.unwrap() {
+                ReportOutput::Table(table) => table,
+                other => panic!("not a table: {other:?}"),
+            }
+        }
+    };
+    let flat = table("Actions.getPageUrls", true).await;
+    let page = |label: &str| {
+        flat.rows
+            .iter()
+            .find(|r| r.label() == Some(label))
+            .unwrap_or_else(|| panic!("no row {label}"))
+            .columns
+            .clone()
+    };
+    // Time runs from the previous request (the conversion at 100 s), to the last page viewed.
+    assert_eq!(page("/p/one")["sum_time_spent"], 60);
+    assert_eq!(page("/p/two")["sum_time_spent"], 100);
+    let one = page("/p/one");
+    let manual = &one["goals"]["idgoal=2"];
+    assert_eq!(manual["nb_conversions"], 1);
+    assert_eq!(manual["nb_conv_pages_before"], 2);
+    assert_eq!(manual["nb_conversions_attrib"], 0.5);
+    assert_eq!(manual["revenue_attrib"], 2.5);
+    assert_eq!(manual["revenue_entry"], 5);
+    assert_eq!(manual["nb_conversions_entry_rate"], 1);
+    let url_goal = &one["goals"]["idgoal=1"];
+    assert_eq!(url_goal["nb_conversions_attrib"], 0.3333);
+    assert_eq!(url_goal["revenue_attrib"], 3.33);
+    assert!(page("/thanks").get("goals").is_some());
+
+    let expanded = table("Actions.getPageUrls", false).await;
+    let folder = expanded
+        .rows
+        .iter()
+        .find(|r| r.label() == Some("p"))
+        .expect("folder p");
+    // A folder sums its pages: the one visit counts twice.
+    assert_eq!(folder.columns["nb_visits"], 2);
+    assert_eq!(
+        folder.columns["segment"],
+        "pageUrl=^https%253A%252F%252Fexample.com%252Fp"
+    );
+    // Top-level rows get the page conversion rate (2 pages / 1 conversion, capped at 1),
+    // subtable rows keep 0.
+    assert_eq!(
+        folder.columns["goals"]["idgoal=2"]["nb_conversions_page_rate"],
+        1
+    );
+    let sub = folder.subtable.as_ref().expect("subtable");
+    assert_eq!(
+        sub.rows[0].columns["goals"]["idgoal=2"]["nb_conversions_page_rate"],
+        0
+    );
+    assert!(sub.rows[0].columns.get("avg_page_load_time").is_none());
+
+    let outlinks = table("Actions.getOutlinks", true).await;
+    assert_eq!(outlinks.rows[0].label(), Some("/x"));
+    assert_eq!(outlinks.rows[0].columns["sum_time_spent"], 0);
+    assert_eq!(
+        outlinks.rows[0].columns["url"],
+        "https://www.partner.example/x"
+    );
+}
+
 both_backends!(
+    page_reports_attribute_time_and_goals_as_matomo,
     visits_summary_is_archived_for_every_period,
     referrer_and_action_reports_follow_matomo,
     late_data_invalidates_the_day_and_the_periods_above,
