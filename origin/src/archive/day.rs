@@ -411,7 +411,6 @@ mod tests {
 
     fn visit(idvisitor: u8, user: Option<&str>, kind: i64, name: &str, url: &str) -> VisitLog {
         VisitLog {
-            idvisit: 0,
             idvisitor: vec![idvisitor; 8],
             user_id: user.map(str::to_owned),
             visit_total_actions: 1,
