@@ -7,12 +7,17 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use anyhow::bail;
 
-/// Latencies in milliseconds of `total` GETs of `url`, `clients` at a time (after a warm-up).
+/// A measurement stops after this long even when fewer than `total` requests were made (slow
+/// reports would otherwise take minutes); the row then rests on fewer samples.
+const BUDGET: Duration = Duration::from_secs(10);
+
+/// Latencies in milliseconds of `total` GETs of `url`, `clients` at a time (after a warm-up),
+/// or of those made within [`BUDGET`].
 pub async fn latencies(url: &str, clients: usize, total: usize) -> anyhow::Result<Vec<f64>> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
@@ -26,12 +31,13 @@ pub async fn latencies(url: &str, clients: usize, total: usize) -> anyhow::Resul
         }
     }
     let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients.max(1) {
         let (client, url, next) = (client.clone(), url.to_owned(), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
-            while next.fetch_add(1, Ordering::Relaxed) < total {
+            while next.fetch_add(1, Ordering::Relaxed) < total && started.elapsed() < BUDGET {
                 let start = Instant::now();
                 let response = client.get(&url).send().await?;
                 let status = response.status();

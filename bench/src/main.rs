@@ -339,7 +339,7 @@ async fn api_rows(data: &archive::Dataset) -> anyhow::Result<Vec<Row>> {
                         "{method} {label}, {clients} client{}",
                         if clients == 1 { "" } else { "s" }
                     ),
-                    format!("median {p50:.2} ms, p99 {p99:.2} ms"),
+                    format!("median {p50:.2} ms, p99 {p99:.2} ms (n={})", times.len()),
                 )
                 .baseline(
                     format!("/healthz {h50:.2} / {h99:.2} ms"),
