@@ -127,8 +127,9 @@ pub struct VisitUpdate {
     pub add_interactions: i64,
     pub add_searches: i64,
     pub add_events: i64,
+    /// The entry URL, taken only while the visit has none (Matomo's `EntryPageUrl::onExistingVisit`;
+    /// the entry title is set when the visit starts and never after, `EntryPageTitle`).
     pub entry_idaction_url: Option<i64>,
-    pub entry_idaction_name: Option<i64>,
     /// The new exit page (URL, title), when the action moves it.
     pub exit: Option<(Option<i64>, Option<i64>)>,
     /// A new referrer, when the request's replaces a direct entry.
@@ -385,15 +386,14 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
              visit_total_interactions = visit_total_interactions + $7, \
              visit_total_searches = visit_total_searches + $8, visit_total_events = visit_total_events + $9, \
              visit_entry_idaction_url = COALESCE(visit_entry_idaction_url, $10), \
-             visit_entry_idaction_name = CASE WHEN visit_entry_idaction_url IS NULL THEN $11 ELSE visit_entry_idaction_name END, \
-             visit_exit_idaction_url = CASE WHEN $23 = 1 THEN $12 ELSE visit_exit_idaction_url END, \
-             visit_exit_idaction_name = CASE WHEN $23 = 1 THEN $13 ELSE visit_exit_idaction_name END, \
-             referer_type = COALESCE($14, referer_type), referer_name = CASE WHEN $14 IS NULL THEN referer_name ELSE $15 END, \
-             referer_keyword = CASE WHEN $14 IS NULL THEN referer_keyword ELSE $16 END, \
-             referer_url = CASE WHEN $14 IS NULL THEN referer_url ELSE $17 END, \
-             custom_dimension_1 = COALESCE($18, custom_dimension_1), custom_dimension_2 = COALESCE($19, custom_dimension_2), \
-             custom_dimension_3 = COALESCE($20, custom_dimension_3), custom_dimension_4 = COALESCE($21, custom_dimension_4), \
-             custom_dimension_5 = COALESCE($22, custom_dimension_5) \
+             visit_exit_idaction_url = CASE WHEN $22 = 1 THEN $11 ELSE visit_exit_idaction_url END, \
+             visit_exit_idaction_name = CASE WHEN $22 = 1 THEN $12 ELSE visit_exit_idaction_name END, \
+             referer_type = COALESCE($13, referer_type), referer_name = CASE WHEN $13 IS NULL THEN referer_name ELSE $14 END, \
+             referer_keyword = CASE WHEN $13 IS NULL THEN referer_keyword ELSE $15 END, \
+             referer_url = CASE WHEN $13 IS NULL THEN referer_url ELSE $16 END, \
+             custom_dimension_1 = COALESCE($17, custom_dimension_1), custom_dimension_2 = COALESCE($18, custom_dimension_2), \
+             custom_dimension_3 = COALESCE($19, custom_dimension_3), custom_dimension_4 = COALESCE($20, custom_dimension_4), \
+             custom_dimension_5 = COALESCE($21, custom_dimension_5) \
              WHERE idvisit = $1",
         )
         .bind(u.idvisit)
@@ -406,7 +406,6 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
         .bind(u.add_searches)
         .bind(u.add_events)
         .bind(u.entry_idaction_url)
-        .bind(u.entry_idaction_name)
         .bind(u.exit.and_then(|(url, _)| url))
         .bind(u.exit.and_then(|(_, name)| name))
         .bind(ref_type)

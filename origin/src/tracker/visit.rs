@@ -47,6 +47,20 @@ struct Recorded {
 }
 
 impl Recorded {
+    /// The entry page of a visit that starts with this action (Matomo's `EntryPageUrl` and
+    /// `EntryPageTitle::onNewVisit`): a pageview's URL and title; a site search has no URL (0,
+    /// which a later pageview does not replace: only a missing entry URL is filled) and its
+    /// keyword; other actions set neither (the URL is filled by the next pageview, the title never).
+    fn entry(&self) -> (Option<i64>, Option<i64>) {
+        if self.is_pageview {
+            (self.url, self.name)
+        } else if self.is_search {
+            (Some(0), self.name)
+        } else {
+            (None, None)
+        }
+    }
+
     /// The exit page this action sets: pageviews set their URL and title; a site search sets no
     /// URL and its keyword (`Action::getIdActionUrlForEntryAndExitIds`); other actions leave the
     /// exit as it is.
@@ -207,7 +221,6 @@ impl Rules<'_> {
                         add_searches: i64::from(recorded.is_search),
                         add_events: i64::from(recorded.is_event),
                         entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-                        entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
                         exit: recorded.exit(),
                         referrer: replaces.then(|| stored_referrer(&referrer)),
                         custom_dimensions: dimensions.visit.clone(),
@@ -372,7 +385,6 @@ impl Rules<'_> {
             add_searches: 0,
             add_events: 0,
             entry_idaction_url: None,
-            entry_idaction_name: None,
             exit: None,
             referrer: replaces_direct_entry(visit, referrer).then(|| stored_referrer(referrer)),
             custom_dimensions: self.dimension_values(site, req).visit,
@@ -705,8 +717,8 @@ impl Rules<'_> {
             visitor_seconds_since_first: first_visit_time.map(|first| time - first),
             visitor_seconds_since_order: None,
             visitor_seconds_since_last: previous.map(|p| time - p.visit_last_action_time),
-            visit_entry_idaction_url: recorded.url.filter(|_| recorded.is_pageview),
-            visit_entry_idaction_name: recorded.name.filter(|_| recorded.is_pageview),
+            visit_entry_idaction_url: recorded.entry().0,
+            visit_entry_idaction_name: recorded.entry().1,
             visit_exit_idaction_url: recorded.exit().and_then(|(url, _)| url),
             visit_exit_idaction_name: recorded.exit().and_then(|(_, name)| name),
             visit_total_actions: i64::from(recorded.counts_as_action),

@@ -716,7 +716,42 @@ async fn a_new_visit_keeps_the_visitor_id_of_the_visit_its_fingerprint_found(bac
     app.stop().await;
 }
 
+async fn the_entry_title_is_set_when_the_visit_starts_and_the_entry_url_by_the_first_pageview(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let other = "_id=fedcba9876543210&cip=198.51.100.9&ua=Other";
+    app.track_at(&[
+        // Starts with a download: the next pageview gives the entry URL, never the entry title.
+        (0, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F&download=https%3A%2F%2Fexample.com%2Ff.pdf")),
+        (10, &format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2Fhome&action_name=Home")),
+        // Starts with a site search: no entry URL ever, the keyword as entry title.
+        (0, &format!("{other}&url=https%3A%2F%2Fexample.com%2F&search=shoes")),
+        (10, &format!("{other}&url=https%3A%2F%2Fexample.com%2Fhome&action_name=Home")),
+    ])
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 2);
+    assert_eq!(
+        app.text(
+            "SELECT a.name FROM log_visit v JOIN log_action a ON a.idaction = v.visit_entry_idaction_url \
+             WHERE v.visit_entry_idaction_name IS NULL"
+        )
+        .await,
+        "example.com/home"
+    );
+    assert_eq!(
+        app.text(
+            "SELECT a.name FROM log_visit v JOIN log_action a ON a.idaction = v.visit_entry_idaction_name \
+             WHERE v.visit_entry_idaction_url = 0"
+        )
+        .await,
+        "shoes"
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    the_entry_title_is_set_when_the_visit_starts_and_the_entry_url_by_the_first_pageview,
     custom_dimensions_fill_the_column_of_their_scope,
     referrers_are_classified_as_matomo_does,
     site_exclusions_drop_requests_and_strip_parameters,
