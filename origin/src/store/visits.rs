@@ -132,7 +132,7 @@ pub struct VisitUpdate {
     pub entry_idaction_url: Option<i64>,
     /// The new exit page (URL, title), when the action moves it.
     pub exit: Option<(Option<i64>, Option<i64>)>,
-    /// A new referrer, when the request's replaces a direct entry.
+    /// A new referrer, when the request's referrer replaces a direct entry.
     pub referrer: Option<StoredReferrer>,
     pub custom_dimensions: [Option<String>; 5],
 }

@@ -120,6 +120,11 @@ impl Rules<'_> {
         if self.config.honour_do_not_track && facts.dnt {
             return Ok(Outcome::Excluded(Exclusion::DoNotTrack));
         }
+        // `ca=1` promises a custom action a plugin handles; with none, Matomo ignores the request
+        // (`core/Tracker/Action.php::factory` throws) rather than recording a pageview.
+        if req.action == Action::NoAction && req.ecommerce.idgoal.is_none_or(|id| id <= 0) {
+            return Ok(Outcome::Excluded(Exclusion::CustomActionWithoutHandler));
+        }
         if ip.is_some_and(|ip| exclusion::ip_excluded(ip, &site.exclusions.ips)) {
             return Ok(Outcome::Excluded(Exclusion::ExcludedIp));
         }

@@ -341,6 +341,14 @@ async fn excluded_requests_are_answered_like_tracked_ones(backend: Backend) {
         ))
         .await;
     assert_eq!(no_rec.status(), 200);
+    // ca=1 promises a custom action; without one Matomo ignores the request.
+    let custom_action = app
+        .track_get(&format!(
+            "idsite={}&rec=1&ca=1&url=https%3A%2F%2Fexample.com%2F",
+            app.idsite
+        ))
+        .await;
+    assert_eq!(custom_action.status(), 200);
     assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 0);
     app.stop().await;
 }
