@@ -43,6 +43,7 @@ pub struct VisitRow {
     pub visit_first_action_time: i64,
     pub visit_last_action_time: i64,
     pub visit_total_actions: i64,
+    pub visit_total_interactions: i64,
     pub visit_total_time: i64,
     pub visit_goal_converted: i64,
     pub visit_goal_buyer: i64,
@@ -54,13 +55,18 @@ pub struct VisitRow {
     pub referer_type: Option<i64>,
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
+    /// The visit's latest action by (server_time, idlink_va); NULL until a second request of
+    /// the visit stores it (then [`last_action`] finds it).
+    pub last_idlink_va: Option<i64>,
+    pub last_idlink_va_time: Option<i64>,
 }
 
 const VISIT_ROW_COLUMNS: &str = "idvisit, idvisitor, user_id, visit_first_action_time, \
-    visit_last_action_time, visit_total_actions, visit_total_time, visit_goal_converted, \
+    visit_last_action_time, visit_total_actions, visit_total_interactions, visit_total_time, \
+    visit_goal_converted, \
     visit_goal_buyer, visitor_count_visits, visitor_seconds_since_first, \
     visit_entry_idaction_url, visit_exit_idaction_url, visit_exit_idaction_name, referer_type, \
-    referer_name, referer_keyword";
+    referer_name, referer_keyword, last_idlink_va, last_idlink_va_time";
 
 /// Everything stored when a visit starts (Matomo's `log_visit` columns).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -135,6 +141,8 @@ pub struct VisitUpdate {
     /// A new referrer, when the request's referrer replaces a direct entry.
     pub referrer: Option<StoredReferrer>,
     pub custom_dimensions: [Option<String>; 5],
+    /// The visit's new latest action (idlink_va, server_time), when this request recorded one.
+    pub last_action: Option<(i64, i64)>,
 }
 
 /// The referrer columns of a visit (`referer_type`, `referer_name`, `referer_keyword`, `referer_url`).
@@ -393,7 +401,9 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
              referer_url = CASE WHEN $13 IS NULL THEN referer_url ELSE $16 END, \
              custom_dimension_1 = COALESCE($17, custom_dimension_1), custom_dimension_2 = COALESCE($18, custom_dimension_2), \
              custom_dimension_3 = COALESCE($19, custom_dimension_3), custom_dimension_4 = COALESCE($20, custom_dimension_4), \
-             custom_dimension_5 = COALESCE($21, custom_dimension_5) \
+             custom_dimension_5 = COALESCE($21, custom_dimension_5), \
+             last_idlink_va = COALESCE($23, last_idlink_va), \
+             last_idlink_va_time = COALESCE($24, last_idlink_va_time) \
              WHERE idvisit = $1",
         )
         .bind(u.idvisit)
@@ -418,6 +428,8 @@ pub async fn update_visit(tx: &mut Tx, u: &VisitUpdate) -> Result<()> {
         .bind(d4)
         .bind(d5)
         .bind(i64::from(u.exit.is_some()))
+        .bind(u.last_action.map(|(id, _)| id))
+        .bind(u.last_action.map(|(_, at)| at))
         .execute(&mut **tx)
         .await?;
     });
@@ -456,20 +468,6 @@ pub async fn last_action(tx: &mut Tx, idvisit: i64) -> Result<Option<LastAction>
         )
         .bind(idvisit)
         .fetch_optional(&mut **tx)
-        .await?
-    }))
-}
-
-/// Number of pageviews of a visit so far (for `pageview_position` and `pageviews_before`).
-pub async fn pageview_count(tx: &mut Tx, idvisit: i64) -> Result<i64> {
-    Ok(on_db!(tx, tx => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM log_link_visit_action a JOIN log_action u ON u.idaction = a.idaction_url \
-             WHERE a.idvisit = $1 AND u.type = 1 AND a.idaction_event_category IS NULL \
-             AND a.idaction_content_name IS NULL",
-        )
-        .bind(idvisit)
-        .fetch_one(&mut **tx)
         .await?
     }))
 }

@@ -5,7 +5,11 @@
 //! continues a visit or starts one, record the action, then the goals it converts, then remember
 //! a past day for re-archiving.
 
-use std::net::IpAddr;
+use std::{
+    collections::{BTreeSet, HashMap},
+    net::IpAddr,
+    sync::{Mutex, PoisonError},
+};
 
 use sha2::{Digest, Sha256};
 use shared::request::{
@@ -32,6 +36,45 @@ pub(super) struct Rules<'a> {
     pub ip_mask_bytes: u8,
     /// The time the writer took the request, UNIX seconds (for the "past day" check).
     pub now: i64,
+    /// The writer's dictionary ids, kept across groups.
+    pub action_ids: &'a Mutex<ActionIds>,
+    /// The past (site, day) pairs this group touched; the writer marks them once, at its end.
+    pub invalidated: Mutex<BTreeSet<(i64, String)>>,
+}
+
+/// Dictionary ids already looked up or inserted, keyed like `log_action`'s unique index
+/// (type, hash of the name): a row's id never changes once it exists, so a hit saves the
+/// INSERT and SELECT of [`visits::action_id`]. The writer clears it when a group's transaction
+/// fails, because ids inserted in a rolled-back transaction do not exist.
+#[derive(Debug, Default)]
+pub(super) struct ActionIds {
+    ids: HashMap<(ActionType, i64), i64>,
+}
+
+impl ActionIds {
+    /// Entries kept at most (about 3 MB); the cache starts over when full.
+    const MAX: usize = 100_000;
+
+    fn get(&self, kind: ActionType, hash: i64) -> Option<i64> {
+        self.ids.get(&(kind, hash)).copied()
+    }
+
+    fn insert(&mut self, kind: ActionType, hash: i64, idaction: i64) {
+        if self.ids.len() >= Self::MAX {
+            self.ids.clear();
+        }
+        self.ids.insert((kind, hash), idaction);
+    }
+
+    /// Forgets every id (after a rolled-back transaction).
+    pub(super) fn clear(&mut self) {
+        self.ids.clear();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
 }
 
 /// The action a request records, with the dictionary ids it needs.
@@ -187,16 +230,32 @@ impl Rules<'_> {
         let idvisitor = visitor_id(claimed_visitor, continuing, last.as_ref());
         let dimensions = self.dimension_values(site, req);
 
+        let inserts_action =
+            recorded.counts_as_action || recorded.row.idaction_content_name.is_some();
+        // The visit row's update waits for this request's action, whose id it stores as the
+        // visit's last action.
+        let mut pending: Option<(VisitUpdate, Option<(i64, i64)>)> = None;
         let (idvisit, visitor_returning, visitor_count_visits, pageviews_before, known_referrer) =
             match continuing {
                 Some(visit) => {
-                    let previous = visits::last_action(tx, visit.idvisit).await?;
-                    let since = previous.map(|p| {
-                        (time - p.server_time).clamp(0, self.config.visit_standard_length)
-                    });
-                    if let (Some(previous), Some(seconds)) = (previous, since) {
+                    // The last action (id, time) is kept on the visit row; visits whose row does
+                    // not have it yet (the one request that started them) look it up.
+                    let previous = if !inserts_action {
+                        None
+                    } else if let (Some(id), Some(at)) =
+                        (visit.last_idlink_va, visit.last_idlink_va_time)
+                    {
+                        Some((id, at))
+                    } else {
+                        visits::last_action(tx, visit.idvisit)
+                            .await?
+                            .map(|p| (p.idlink_va, p.server_time))
+                    };
+                    if let Some((previous_id, previous_time)) = previous {
                         if recorded.counts_as_action {
-                            visits::set_time_spent(tx, previous.idlink_va, seconds).await?;
+                            let seconds =
+                                (time - previous_time).clamp(0, self.config.visit_standard_length);
+                            visits::set_time_spent(tx, previous_id, seconds).await?;
                         }
                     }
                     // Matomo's "previous action" is the visit's exit page before this request
@@ -213,7 +272,9 @@ impl Rules<'_> {
                                 .clamp(0, self.config.visit_standard_length),
                         );
                     }
-                    let pageviews = visits::pageview_count(tx, visit.idvisit).await?;
+                    // Every pageview adds one interaction and nothing else does, so the count
+                    // of the visit's pageview actions is its `visit_total_interactions`.
+                    let pageviews = visit.visit_total_interactions;
                     let replaces = replaces_direct_entry(visit, &referrer);
                     let update = VisitUpdate {
                         idvisit: visit.idvisit,
@@ -229,8 +290,8 @@ impl Rules<'_> {
                         exit: recorded.exit(),
                         referrer: replaces.then(|| stored_referrer(&referrer)),
                         custom_dimensions: dimensions.visit.clone(),
+                        last_action: None,
                     };
-                    visits::update_visit(tx, &update).await?;
                     // Goals see the visit's referrer after this request's update
                     // (`Referrers\Columns\Base::getValueForRecordGoal` reads the visitor columns).
                     let known = if replaces {
@@ -247,6 +308,7 @@ impl Rules<'_> {
                         )
                     };
                     let returning = i64::from(visit.visitor_count_visits > 1);
+                    pending = Some((update, previous));
                     (
                         visit.idvisit,
                         returning,
@@ -297,6 +359,15 @@ impl Rules<'_> {
                 recorded.row.pageview_position = Some(pageviews_before + 1);
             }
             idlink_va = Some(visits::insert_action(tx, &recorded.row).await?);
+        }
+        if let Some((mut update, previous)) = pending {
+            // The latest action by (server_time, idlink_va), as `visits::last_action` orders
+            // them; a new id is always the highest, so it wins a tie.
+            update.last_action = idlink_va.map(|new| match previous {
+                Some((id, at)) if at > time => (id, at),
+                _ => (new, time),
+            });
+            visits::update_visit(tx, &update).await?;
         }
 
         // Goals: the manually triggered one, then those the action matches.
@@ -351,7 +422,7 @@ impl Rules<'_> {
 
         let day = site.tz.local_date(time);
         if day < site.tz.local_date(self.now) {
-            visits::invalidate_day(tx, idsite, &day.to_string(), self.now).await?;
+            lock(&self.invalidated).insert((idsite, day.to_string()));
         }
         Ok(Outcome::Tracked)
     }
@@ -393,6 +464,7 @@ impl Rules<'_> {
             exit: None,
             referrer: replaces_direct_entry(visit, referrer).then(|| stored_referrer(referrer)),
             custom_dimensions: self.dimension_values(site, req).visit,
+            last_action: None,
         };
         visits::update_visit(tx, &update).await?;
         Ok(Outcome::Tracked)
@@ -536,21 +608,18 @@ impl Rules<'_> {
                 if let Some((keyword, category)) = url_search {
                     recorded.row.search_cat = category;
                     recorded.url = None;
-                    recorded.name =
-                        Some(visits::action_id(tx, ActionType::SiteSearch, &keyword, None).await?);
+                    recorded.name = Some(
+                        self.action_id(tx, ActionType::SiteSearch, &keyword, None)
+                            .await?,
+                    );
                     recorded.is_search = true;
                 } else {
                     recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
                     let title = req.action_name.as_deref().map(str::trim).unwrap_or("");
                     if !title.is_empty() {
                         recorded.name = Some(
-                            visits::action_id(
-                                tx,
-                                ActionType::PageTitle,
-                                url::cut(title, max),
-                                None,
-                            )
-                            .await?,
+                            self.action_id(tx, ActionType::PageTitle, url::cut(title, max), None)
+                                .await?,
                         );
                     }
                     recorded.is_pageview = true;
@@ -563,7 +632,7 @@ impl Rules<'_> {
                 count,
             } => {
                 recorded.name = Some(
-                    visits::action_id(tx, ActionType::SiteSearch, url::cut(keyword, max), None)
+                    self.action_id(tx, ActionType::SiteSearch, url::cut(keyword, max), None)
                         .await?,
                 );
                 recorded.row.search_cat.clone_from(category);
@@ -577,7 +646,7 @@ impl Rules<'_> {
                 } else {
                     ActionType::Download
                 };
-                recorded.url = Some(visits::action_id(tx, kind, url::cut(link, max), None).await?);
+                recorded.url = Some(self.action_id(tx, kind, url::cut(link, max), None).await?);
                 recorded.counts_as_action = true;
             }
             Action::Event {
@@ -587,13 +656,19 @@ impl Rules<'_> {
                 value,
             } => {
                 recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
-                recorded.row.idaction_event_category =
-                    Some(visits::action_id(tx, ActionType::EventCategory, category, None).await?);
-                recorded.row.idaction_event_action =
-                    Some(visits::action_id(tx, ActionType::EventAction, action, None).await?);
+                recorded.row.idaction_event_category = Some(
+                    self.action_id(tx, ActionType::EventCategory, category, None)
+                        .await?,
+                );
+                recorded.row.idaction_event_action = Some(
+                    self.action_id(tx, ActionType::EventAction, action, None)
+                        .await?,
+                );
                 if let Some(name) = name {
-                    recorded.name =
-                        Some(visits::action_id(tx, ActionType::EventName, name, None).await?);
+                    recorded.name = Some(
+                        self.action_id(tx, ActionType::EventName, name, None)
+                            .await?,
+                    );
                 }
                 recorded.row.custom_float = *value;
                 recorded.is_event = true;
@@ -606,19 +681,25 @@ impl Rules<'_> {
                 interaction,
             } => {
                 recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
-                recorded.row.idaction_content_name =
-                    Some(visits::action_id(tx, ActionType::ContentName, name, None).await?);
+                recorded.row.idaction_content_name = Some(
+                    self.action_id(tx, ActionType::ContentName, name, None)
+                        .await?,
+                );
                 if let Some(piece) = piece {
-                    recorded.row.idaction_content_piece =
-                        Some(visits::action_id(tx, ActionType::ContentPiece, piece, None).await?);
+                    recorded.row.idaction_content_piece = Some(
+                        self.action_id(tx, ActionType::ContentPiece, piece, None)
+                            .await?,
+                    );
                 }
                 if let Some(target) = target {
-                    recorded.row.idaction_content_target =
-                        Some(visits::action_id(tx, ActionType::ContentTarget, target, None).await?);
+                    recorded.row.idaction_content_target = Some(
+                        self.action_id(tx, ActionType::ContentTarget, target, None)
+                            .await?,
+                    );
                 }
                 if let Some(interaction) = interaction {
                     recorded.row.idaction_content_interaction = Some(
-                        visits::action_id(tx, ActionType::ContentInteraction, interaction, None)
+                        self.action_id(tx, ActionType::ContentInteraction, interaction, None)
                             .await?,
                     );
                 }
@@ -633,6 +714,29 @@ impl Rules<'_> {
         Ok(recorded)
     }
 
+    /// [`visits::action_id`] through the writer's cache of ids.
+    async fn action_id(
+        &self,
+        tx: &mut Tx,
+        kind: ActionType,
+        name: &str,
+        url_prefix: Option<i64>,
+    ) -> Result<i64> {
+        let hash = visits::action_hash(name);
+        let cached = lock(self.action_ids).get(kind, hash);
+        if let Some(idaction) = cached {
+            return Ok(idaction);
+        }
+        let idaction = visits::action_id(tx, kind, name, url_prefix).await?;
+        lock(self.action_ids).insert(kind, hash, idaction);
+        Ok(idaction)
+    }
+
+    /// The (site, day) pairs to mark for re-archiving, emptied.
+    pub(super) fn take_invalidated(&self) -> BTreeSet<(i64, String)> {
+        std::mem::take(&mut *lock(&self.invalidated))
+    }
+
     /// The dictionary id of the page URL, normalised as Matomo stores it (spec 2.5).
     async fn page_url_action(&self, tx: &mut Tx, site: &SiteInfo, page_url: &str) -> Result<i64> {
         let normalised = url::normalise_page_url(
@@ -645,7 +749,8 @@ impl Rules<'_> {
         );
         let (prefix, rest) = url::split_prefix(&normalised);
         let rest = url::cut(rest, self.config.page_maximum_length);
-        visits::action_id(tx, ActionType::PageUrl, rest, prefix.map(i64::from)).await
+        self.action_id(tx, ActionType::PageUrl, rest, prefix.map(i64::from))
+            .await
     }
 
     /// Matomo's default excluded parameters plus the configured global ones and the site's.
@@ -909,9 +1014,50 @@ fn stored_referrer(referrer: &referrer::Referrer) -> StoredReferrer {
     }
 }
 
+/// Locks a writer-local mutex; a panic elsewhere cannot leave these maps half-updated in a
+/// way that matters (each is a cache or a set), so poisoning is ignored.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn ip_bytes(ip: IpAddr) -> Vec<u8> {
     match ip {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_action_id_is_found_by_type_and_hash_only() {
+        let mut ids = ActionIds::default();
+        ids.insert(ActionType::PageUrl, 7, 42);
+        assert_eq!(ids.get(ActionType::PageUrl, 7), Some(42));
+        assert_eq!(ids.get(ActionType::PageTitle, 7), None);
+        assert_eq!(ids.get(ActionType::PageUrl, 8), None);
+    }
+
+    #[test]
+    fn the_action_id_cache_starts_over_when_full() {
+        let mut ids = ActionIds::default();
+        for hash in 0..ActionIds::MAX as i64 {
+            ids.insert(ActionType::PageUrl, hash, hash);
+        }
+        assert_eq!(ids.len(), ActionIds::MAX);
+        ids.insert(ActionType::PageUrl, -1, 5);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids.get(ActionType::PageUrl, -1), Some(5));
+        assert_eq!(ids.get(ActionType::PageUrl, 0), None);
+    }
+
+    #[test]
+    fn clearing_the_action_id_cache_forgets_every_id() {
+        let mut ids = ActionIds::default();
+        ids.insert(ActionType::Outlink, 1, 2);
+        ids.clear();
+        assert_eq!(ids.get(ActionType::Outlink, 1), None);
     }
 }

@@ -3,11 +3,14 @@
 //! commit, so an acknowledged request is durable. A group that fails is retried one job per
 //! transaction, so one bad request never takes the good ones of other callers down with it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{visit::Rules, Item, Outcome, Rejection, SiteCache};
+use super::{
+    visit::{lock, ActionIds, Rules},
+    Item, Outcome, Rejection, SiteCache,
+};
 use crate::{
     config::TrackerConfig,
     store::{now_unix, visits, Store, StoreError},
@@ -45,6 +48,8 @@ struct Writer {
     config: TrackerConfig,
     fingerprint_key: Vec<u8>,
     ip_mask_bytes: u8,
+    /// Dictionary ids, kept across groups (see [`ActionIds`]).
+    action_ids: Mutex<ActionIds>,
 }
 
 impl WriterHandle {
@@ -63,6 +68,7 @@ impl WriterHandle {
             config,
             fingerprint_key,
             ip_mask_bytes,
+            action_ids: Mutex::default(),
         };
         (Self { jobs }, tokio::spawn(writer.run(queue)))
     }
@@ -121,14 +127,25 @@ impl Writer {
         }
     }
 
-    /// One transaction for all the jobs; outcomes per job, per item.
+    /// One transaction for all the jobs; outcomes per job, per item. When it fails, the cached
+    /// dictionary ids are dropped: some may have been inserted by the rolled-back transaction.
     async fn write(&self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, StoreError> {
+        let result = self.write_group(jobs).await;
+        if result.is_err() {
+            lock(&self.action_ids).clear();
+        }
+        result
+    }
+
+    async fn write_group(&self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, StoreError> {
         let now = now_unix();
         let rules = Rules {
             config: &self.config,
             fingerprint_key: &self.fingerprint_key,
             ip_mask_bytes: self.ip_mask_bytes,
             now,
+            action_ids: &self.action_ids,
+            invalidated: Mutex::default(),
         };
         let mut tx = self.store.begin().await?;
         let mut all = Vec::with_capacity(jobs.len());
@@ -149,6 +166,11 @@ impl Writer {
                 outcomes.push(outcome);
             }
             all.push(outcomes);
+        }
+        // Once per (site, day) of the group rather than once per request: every request of the
+        // group would write the same row with the same `now`.
+        for (idsite, day) in rules.take_invalidated() {
+            visits::invalidate_day(&mut tx, idsite, &day, now).await?;
         }
         tx.commit().await?;
         Ok(all)
