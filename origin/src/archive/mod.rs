@@ -9,6 +9,7 @@
 //! ([`spawn_scheduler`]) and that `edgemeter archive` runs once.
 
 pub mod actions;
+pub mod cache;
 pub mod cli;
 pub mod data;
 pub mod day;
@@ -20,7 +21,7 @@ use std::{
     pin::Pin,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        RwLock,
+        Arc, RwLock,
     },
     time::Duration,
 };
@@ -167,21 +168,30 @@ impl<'a> SiteArchiver<'a> {
         &'s self,
         period: Period,
         mode: Mode,
-    ) -> Pin<Box<dyn Future<Output = Result<ArchiveData>> + Send + 's>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Arc<ArchiveData>>> + Send + 's>> {
         Box::pin(async move {
             if period.start > self.today {
-                return Ok(ArchiveData::default());
+                return Ok(Arc::default());
             }
             let key = self.key(&period);
+            let cache = &self.store.archives;
+            let generation = cache.generation();
             let header = storage::header(self.store, &key).await?;
             if mode != Mode::Force {
-                if let Some(header) = &header {
-                    if self.is_valid(&period, header) || mode == Mode::ReadOnly {
-                        return storage::read(self.store, header.idarchive, None).await;
+                if let Some(header) = header {
+                    if self.is_valid(&period, &header) || mode == Mode::ReadOnly {
+                        if let Some(data) = cache.get(&key, &header) {
+                            return Ok(data);
+                        }
+                        let (data, bytes) =
+                            storage::read(self.store, header.idarchive, None).await?;
+                        let data = Arc::new(data);
+                        cache.put(generation, key, header, Arc::clone(&data), bytes);
+                        return Ok(data);
                     }
                 }
                 if mode == Mode::ReadOnly && period.kind != PeriodKind::Range {
-                    return Ok(ArchiveData::default());
+                    return Ok(Arc::default());
                 }
             }
             let data = self.build(&period, mode).await?;
@@ -192,7 +202,7 @@ impl<'a> SiteArchiver<'a> {
             };
             storage::write(self.store, &key, status, self.now, &data).await?;
             self.built.fetch_add(1, Ordering::Relaxed);
-            Ok(data)
+            Ok(Arc::new(data))
         })
     }
 
@@ -362,7 +372,7 @@ pub fn spawn_scheduler(
 
 /// The archive `produce` reads for a report: built on demand unless browser archiving is off
 /// (ranges are always built, as Matomo's `archiving_range_force_on_browser_request`).
-pub async fn for_report(store: &Store, site: &Site, period: Period) -> Result<ArchiveData> {
+pub async fn for_report(store: &Store, site: &Site, period: Period) -> Result<Arc<ArchiveData>> {
     let archiver = SiteArchiver::new(store, site, crate::store::now_unix());
     let mode = if settings().browser_trigger || period.kind == PeriodKind::Range {
         Mode::Build

@@ -74,9 +74,13 @@ pub async fn header(store: &Store, key: &Key) -> Result<Option<Header>> {
     }))
 }
 
-/// Reads an archive's metrics and the named tables (all tables when `tables` is `None`).
-/// A damaged blob reads as an empty table.
-pub async fn read(store: &Store, idarchive: i64, tables: Option<&[&str]>) -> Result<ArchiveData> {
+/// Reads an archive's metrics and the named tables (all tables when `tables` is `None`), with the
+/// stored size of those blobs. A damaged blob reads as an empty table.
+pub async fn read(
+    store: &Store,
+    idarchive: i64,
+    tables: Option<&[&str]>,
+) -> Result<(ArchiveData, usize)> {
     let numeric: Vec<(String, f64)> = on_db!(&store.db, pool => {
         sqlx::query_as("SELECT name, value FROM archive_numeric WHERE idarchive = $1")
             .bind(idarchive)
@@ -89,15 +93,20 @@ pub async fn read(store: &Store, idarchive: i64, tables: Option<&[&str]>) -> Res
             .fetch_all(pool)
             .await?
     });
+    let mut bytes = 0;
     let blobs = blobs
         .into_iter()
         .filter(|(name, _)| tables.is_none_or(|wanted| wanted.contains(&name.as_str())))
-        .map(|(name, blob)| (name, Table::from_blob(&blob).unwrap_or_default()))
+        .map(|(name, blob)| {
+            bytes += blob.len();
+            (name, Table::from_blob(&blob).unwrap_or_default())
+        })
         .collect();
-    Ok(ArchiveData {
+    let data = ArchiveData {
         numeric: numeric.into_iter().collect::<BTreeMap<_, _>>(),
         blobs,
-    })
+    };
+    Ok((data, bytes))
 }
 
 /// Writes an archive, replacing any archive with the same key (so archiving twice is idempotent).
@@ -153,6 +162,7 @@ pub async fn write(
         idarchive
     });
     tx.commit().await?;
+    store.archives.forget(key);
     Ok(idarchive)
 }
 

@@ -11,7 +11,7 @@ mod sites;
 mod users;
 pub mod visits;
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use sqlx::{
@@ -46,6 +46,8 @@ pub enum Db<S, P> {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) db: Db<SqlitePool, PgPool>,
+    /// Decoded archives already read (see `archive::cache`).
+    pub(crate) archives: Arc<crate::archive::cache::ArchiveCache>,
 }
 
 /// One database transaction on either backend.
@@ -103,7 +105,10 @@ impl Store {
                 .with_context(|| format!("opening the SQLite database {url}"))?;
             Db::Sqlite(pool)
         };
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            archives: Arc::default(),
+        })
     }
 
     /// Applies the embedded migrations of the backend.
