@@ -6,6 +6,7 @@
 //! and answers each caller only after the commit. One writer also means requests of one visitor
 //! never race to create two visits.
 
+mod group;
 mod site;
 mod visit;
 mod writer;

@@ -6,26 +6,21 @@
 //! a past day for re-archiving.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::HashMap,
     net::IpAddr,
     sync::{Mutex, PoisonError},
 };
 
 use sha2::{Digest, Sha256};
-use shared::request::{
-    Action, LocalTime, PerformanceTimings, PluginFlags, TrackingRequest, VisitorId,
-};
+use shared::request::{Action, LocalTime, PerformanceTimings, TrackingRequest, VisitorId};
 
-use super::{Exclusion, Facts, Item, Outcome, Rejection, SiteInfo};
+use super::{group::Group, Exclusion, Facts, Item, Outcome, Rejection, SiteInfo};
 use crate::{
     config::TrackerConfig,
     enrich::{device, exclusion, goal, referrer, url},
     store::{
-        visits::{
-            self, ActionType, NewAction, NewConversion, NewVisit, StoredReferrer, VisitRow,
-            VisitUpdate,
-        },
-        Result, Tx,
+        visits::{self, ActionType, NewAction, NewConversion, StoredReferrer, Visit, VisitUpdate},
+        Result,
     },
 };
 
@@ -38,8 +33,6 @@ pub(super) struct Rules<'a> {
     pub now: i64,
     /// The writer's dictionary ids, kept across groups.
     pub action_ids: &'a Mutex<ActionIds>,
-    /// The past (site, day) pairs this group touched; the writer marks them once, at its end.
-    pub invalidated: Mutex<BTreeSet<(i64, String)>>,
 }
 
 /// Dictionary ids already looked up or inserted, keyed like `log_action`'s unique index
@@ -91,7 +84,7 @@ struct Recorded {
 
 impl Recorded {
     /// The entry page of a visit that starts with this action (Matomo's `EntryPageUrl` and
-    /// `EntryPageTitle::onNewVisit`): a pageview's URL and title; a site search has no URL (0,
+    /// `EntryPageTitle::onVisit`): a pageview's URL and title; a site search has no URL (0,
     /// which a later pageview does not replace: only a missing entry URL is filled) and its
     /// keyword; other actions set neither (the URL is filled by the next pageview, the title never).
     fn entry(&self) -> (Option<i64>, Option<i64>) {
@@ -121,7 +114,7 @@ impl Recorded {
 impl Rules<'_> {
     pub(super) async fn process(
         &self,
-        tx: &mut Tx,
+        group: &mut Group<'_>,
         site: &SiteInfo,
         item: &Item,
     ) -> Result<Outcome> {
@@ -198,11 +191,11 @@ impl Rules<'_> {
             .or(req.forced_visitor_id.map(|id| id.0))
             .or(req.visitor_id.map(|id| id.0));
         let last = self
-            .find_visit(tx, idsite, req, &config_id, claimed_visitor, time)
+            .find_visit(group, idsite, req, &config_id, claimed_visitor, time)
             .await?;
 
         let page_url = req.url.as_deref().unwrap_or("");
-        let classify = |visit: Option<&VisitRow>| {
+        let classify = |visit: Option<&Visit>| {
             referrer::classify(
                 page_url,
                 req.urlref.as_deref(),
@@ -212,21 +205,29 @@ impl Rules<'_> {
             )
         };
         // Matomo classifies against the recognised visitor's last visit, and again against no
-        // visit once a new one starts (`Visit::setNewVisitorInformation` clears the properties).
+        // visit once a new one starts (`Visit::setVisitorInformation` clears the properties).
         let mut referrer = classify(last.as_ref());
         let continuing = last
             .as_ref()
             .filter(|visit| !self.starts_new_visit(site, req, visit, &referrer, time));
         if req.ping {
             return self
-                .ping(tx, site, req, continuing, claimed_visitor, &referrer, time)
+                .ping(
+                    group,
+                    site,
+                    req,
+                    continuing,
+                    claimed_visitor,
+                    &referrer,
+                    time,
+                )
                 .await;
         }
         if continuing.is_none() && last.is_some() {
             referrer = classify(None);
         }
 
-        let mut recorded = self.record_action(tx, site, req).await?;
+        let mut recorded = self.record_action(group, site, req).await?;
         let idvisitor = visitor_id(claimed_visitor, continuing, last.as_ref());
         let dimensions = self.dimension_values(site, req);
 
@@ -247,7 +248,8 @@ impl Rules<'_> {
                     {
                         Some((id, at))
                     } else {
-                        visits::last_action(tx, visit.idvisit)
+                        group
+                            .last_action(visit.idvisit)
                             .await?
                             .map(|p| (p.idlink_va, p.server_time))
                     };
@@ -255,7 +257,7 @@ impl Rules<'_> {
                         if recorded.counts_as_action {
                             let seconds =
                                 (time - previous_time).clamp(0, self.config.visit_standard_length);
-                            visits::set_time_spent(tx, previous_id, seconds).await?;
+                            group.set_time_spent(previous_id, seconds);
                         }
                     }
                     // Matomo's "previous action" is the visit's exit page before this request
@@ -277,7 +279,6 @@ impl Rules<'_> {
                     let pageviews = visit.visit_total_interactions;
                     let replaces = replaces_direct_entry(visit, &referrer);
                     let update = VisitUpdate {
-                        idvisit: visit.idvisit,
                         idvisitor: idvisitor.clone(),
                         user_id: req.user_id.clone(),
                         visit_last_action_time: time,
@@ -332,19 +333,13 @@ impl Rules<'_> {
                         &dimensions.visit,
                         time,
                     );
-                    let idvisit = visits::insert_visit(tx, &visit).await?;
                     let known = (
-                        Some(visit.referer_type),
+                        visit.referer_type,
                         visit.referer_name.clone(),
                         visit.referer_keyword.clone(),
                     );
-                    (
-                        idvisit,
-                        visit.visitor_returning,
-                        visit.visitor_count_visits,
-                        0,
-                        known,
-                    )
+                    let (returning, count) = (visit.visitor_returning, visit.visitor_count_visits);
+                    (group.insert_visit(visit), returning, count, 0, known)
                 }
             };
 
@@ -354,11 +349,21 @@ impl Rules<'_> {
             recorded.row.idvisitor.clone_from(&idvisitor);
             recorded.row.idvisit = idvisit;
             recorded.row.server_time = time;
-            recorded.row.custom_dimensions = dimensions.action.clone();
+            recorded
+                .row
+                .set_custom_dimensions(dimensions.action.clone());
             if recorded.is_pageview {
                 recorded.row.pageview_position = Some(pageviews_before + 1);
             }
-            idlink_va = Some(visits::insert_action(tx, &recorded.row).await?);
+            let id = group.insert_action(std::mem::take(&mut recorded.row));
+            if pending.is_none() {
+                // A new visit: its first action is its latest.
+                group.change_visit(idvisit, |visit| {
+                    visit.last_idlink_va = Some(id);
+                    visit.last_idlink_va_time = Some(time);
+                });
+            }
+            idlink_va = Some(id);
         }
         if let Some((mut update, previous)) = pending {
             // The latest action by (server_time, idlink_va), as `visits::last_action` orders
@@ -367,7 +372,7 @@ impl Rules<'_> {
                 Some((id, at)) if at > time => (id, at),
                 _ => (new, time),
             });
-            visits::update_visit(tx, &update).await?;
+            group.update_visit(idvisit, &update);
         }
 
         // Goals: the manually triggered one, then those the action matches.
@@ -383,7 +388,7 @@ impl Rules<'_> {
             );
         }
         for goal in &converted {
-            if !goal.allow_multiple && visits::has_conversion(tx, idvisit, goal.idgoal).await? {
+            if !goal.allow_multiple && group.has_conversion(idvisit, goal.idgoal).await? {
                 continue;
             }
             let conversion = NewConversion {
@@ -405,7 +410,7 @@ impl Rules<'_> {
                 referer_keyword: known_referrer.2.clone(),
                 pageviews_before: pageviews_before + i64::from(recorded.is_pageview),
             };
-            visits::insert_conversion(tx, &conversion).await?;
+            group.insert_conversion(conversion);
         }
         // A request that matches a goal converts the visit even when the goal had already
         // converted in it (Matomo's `visitIsConverted`). For a recognised visitor Matomo then adds
@@ -413,16 +418,16 @@ impl Rules<'_> {
         // (plugins/CoreHome/Columns/VisitTotalTime.php::onConvertedVisit): a trick to make the
         // UPDATE change the row; report sums of visit length include it.
         if !converted.is_empty() {
-            visits::mark_converted(tx, idvisit).await?;
+            group.change_visit(idvisit, |visit| visit.visit_goal_converted = 1);
             if last.is_some() {
                 let idgoal_param = req.ecommerce.idgoal.unwrap_or(-1);
-                visits::bump_visit_time(tx, idvisit, idgoal_param + 2).await?;
+                group.change_visit(idvisit, |visit| visit.visit_total_time += idgoal_param + 2);
             }
         }
 
         let day = site.tz.local_date(time);
         if day < site.tz.local_date(self.now) {
-            lock(&self.invalidated).insert((idsite, day.to_string()));
+            group.invalidate(idsite, day.to_string());
         }
         Ok(Outcome::Tracked)
     }
@@ -439,10 +444,10 @@ impl Rules<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn ping(
         &self,
-        tx: &mut Tx,
+        group: &mut Group<'_>,
         site: &SiteInfo,
         req: &TrackingRequest,
-        continuing: Option<&VisitRow>,
+        continuing: Option<&Visit>,
         claimed_visitor: Option<[u8; 8]>,
         referrer: &referrer::Referrer,
         time: i64,
@@ -451,7 +456,6 @@ impl Rules<'_> {
             return Ok(Outcome::Excluded(Exclusion::PingWithoutVisit));
         };
         let update = VisitUpdate {
-            idvisit: visit.idvisit,
             idvisitor: visitor_id(claimed_visitor, Some(visit), Some(visit)),
             user_id: req.user_id.clone(),
             visit_last_action_time: visit.visit_last_action_time,
@@ -466,7 +470,7 @@ impl Rules<'_> {
             custom_dimensions: self.dimension_values(site, req).visit,
             last_action: None,
         };
-        visits::update_visit(tx, &update).await?;
+        group.update_visit(visit.idvisit, &update);
         Ok(Outcome::Tracked)
     }
 
@@ -474,18 +478,19 @@ impl Rules<'_> {
     /// then by fingerprint within the visit window; a `cid` matches by id only.
     async fn find_visit(
         &self,
-        tx: &mut Tx,
+        group: &mut Group<'_>,
         idsite: i64,
         req: &TrackingRequest,
         config_id: &[u8; 8],
         claimed_visitor: Option<[u8; 8]>,
         time: i64,
-    ) -> Result<Option<VisitRow>> {
+    ) -> Result<Option<Visit>> {
         let length = self.config.visit_standard_length;
         let look_back = length.max(self.config.window_look_back_for_visitor);
         if let Some(visitor) = claimed_visitor {
-            if let Some(found) =
-                visits::visit_by_visitor(tx, idsite, &visitor, time + length).await?
+            if let Some(found) = group
+                .visit_by_visitor(idsite, &visitor, time + length)
+                .await?
             {
                 return Ok(Some(found));
             }
@@ -493,19 +498,18 @@ impl Rules<'_> {
                 return Ok(None);
             }
         }
-        visits::visit_by_config(
-            tx,
-            idsite,
-            config_id,
-            time - look_back,
-            time + length,
-            req.user_id.as_deref(),
-        )
-        .await
+        group
+            .visit_by_config(
+                idsite,
+                config_id,
+                (time - look_back, time + length),
+                req.user_id.as_deref(),
+            )
+            .await
     }
 
     /// The last action is older than the visit length.
-    fn expired(&self, visit: &VisitRow, time: i64) -> bool {
+    fn expired(&self, visit: &Visit, time: i64) -> bool {
         time - visit.visit_last_action_time > self.config.visit_standard_length
     }
 
@@ -514,7 +518,7 @@ impl Rules<'_> {
         &self,
         site: &SiteInfo,
         req: &TrackingRequest,
-        visit: &VisitRow,
+        visit: &Visit,
         referrer: &referrer::Referrer,
         time: i64,
     ) -> bool {
@@ -588,7 +592,7 @@ impl Rules<'_> {
     /// Looks up the dictionary ids of the request's action and fills its row.
     async fn record_action(
         &self,
-        tx: &mut Tx,
+        group: &mut Group<'_>,
         site: &SiteInfo,
         req: &TrackingRequest,
     ) -> Result<Recorded> {
@@ -609,17 +613,22 @@ impl Rules<'_> {
                     recorded.row.search_cat = category;
                     recorded.url = None;
                     recorded.name = Some(
-                        self.action_id(tx, ActionType::SiteSearch, &keyword, None)
+                        self.action_id(group, ActionType::SiteSearch, &keyword, None)
                             .await?,
                     );
                     recorded.is_search = true;
                 } else {
-                    recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
+                    recorded.url = Some(self.page_url_action(group, site, page_url).await?);
                     let title = req.action_name.as_deref().map(str::trim).unwrap_or("");
                     if !title.is_empty() {
                         recorded.name = Some(
-                            self.action_id(tx, ActionType::PageTitle, url::cut(title, max), None)
-                                .await?,
+                            self.action_id(
+                                group,
+                                ActionType::PageTitle,
+                                url::cut(title, max),
+                                None,
+                            )
+                            .await?,
                         );
                     }
                     recorded.is_pageview = true;
@@ -632,7 +641,7 @@ impl Rules<'_> {
                 count,
             } => {
                 recorded.name = Some(
-                    self.action_id(tx, ActionType::SiteSearch, url::cut(keyword, max), None)
+                    self.action_id(group, ActionType::SiteSearch, url::cut(keyword, max), None)
                         .await?,
                 );
                 recorded.row.search_cat.clone_from(category);
@@ -646,7 +655,10 @@ impl Rules<'_> {
                 } else {
                     ActionType::Download
                 };
-                recorded.url = Some(self.action_id(tx, kind, url::cut(link, max), None).await?);
+                recorded.url = Some(
+                    self.action_id(group, kind, url::cut(link, max), None)
+                        .await?,
+                );
                 recorded.counts_as_action = true;
             }
             Action::Event {
@@ -655,18 +667,18 @@ impl Rules<'_> {
                 name,
                 value,
             } => {
-                recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
+                recorded.url = Some(self.page_url_action(group, site, page_url).await?);
                 recorded.row.idaction_event_category = Some(
-                    self.action_id(tx, ActionType::EventCategory, category, None)
+                    self.action_id(group, ActionType::EventCategory, category, None)
                         .await?,
                 );
                 recorded.row.idaction_event_action = Some(
-                    self.action_id(tx, ActionType::EventAction, action, None)
+                    self.action_id(group, ActionType::EventAction, action, None)
                         .await?,
                 );
                 if let Some(name) = name {
                     recorded.name = Some(
-                        self.action_id(tx, ActionType::EventName, name, None)
+                        self.action_id(group, ActionType::EventName, name, None)
                             .await?,
                     );
                 }
@@ -680,26 +692,26 @@ impl Rules<'_> {
                 target,
                 interaction,
             } => {
-                recorded.url = Some(self.page_url_action(tx, site, page_url).await?);
+                recorded.url = Some(self.page_url_action(group, site, page_url).await?);
                 recorded.row.idaction_content_name = Some(
-                    self.action_id(tx, ActionType::ContentName, name, None)
+                    self.action_id(group, ActionType::ContentName, name, None)
                         .await?,
                 );
                 if let Some(piece) = piece {
                     recorded.row.idaction_content_piece = Some(
-                        self.action_id(tx, ActionType::ContentPiece, piece, None)
+                        self.action_id(group, ActionType::ContentPiece, piece, None)
                             .await?,
                     );
                 }
                 if let Some(target) = target {
                     recorded.row.idaction_content_target = Some(
-                        self.action_id(tx, ActionType::ContentTarget, target, None)
+                        self.action_id(group, ActionType::ContentTarget, target, None)
                             .await?,
                     );
                 }
                 if let Some(interaction) = interaction {
                     recorded.row.idaction_content_interaction = Some(
-                        self.action_id(tx, ActionType::ContentInteraction, interaction, None)
+                        self.action_id(group, ActionType::ContentInteraction, interaction, None)
                             .await?,
                     );
                 }
@@ -709,7 +721,7 @@ impl Rules<'_> {
         recorded.row.idaction_name = recorded.name;
         recorded.row.idpageview.clone_from(&req.pageview_id);
         if recorded.is_pageview {
-            recorded.row.timings = timings(&req.performance);
+            set_timings(&mut recorded.row, &req.performance);
         }
         Ok(recorded)
     }
@@ -717,7 +729,7 @@ impl Rules<'_> {
     /// [`visits::action_id`] through the writer's cache of ids.
     async fn action_id(
         &self,
-        tx: &mut Tx,
+        group: &mut Group<'_>,
         kind: ActionType,
         name: &str,
         url_prefix: Option<i64>,
@@ -727,18 +739,18 @@ impl Rules<'_> {
         if let Some(idaction) = cached {
             return Ok(idaction);
         }
-        let idaction = visits::action_id(tx, kind, name, url_prefix).await?;
+        let idaction = visits::action_id(&mut group.tx, kind, name, url_prefix).await?;
         lock(self.action_ids).insert(kind, hash, idaction);
         Ok(idaction)
     }
 
-    /// The (site, day) pairs to mark for re-archiving, emptied.
-    pub(super) fn take_invalidated(&self) -> BTreeSet<(i64, String)> {
-        std::mem::take(&mut *lock(&self.invalidated))
-    }
-
     /// The dictionary id of the page URL, normalised as Matomo stores it (spec 2.5).
-    async fn page_url_action(&self, tx: &mut Tx, site: &SiteInfo, page_url: &str) -> Result<i64> {
+    async fn page_url_action(
+        &self,
+        group: &mut Group<'_>,
+        site: &SiteInfo,
+        page_url: &str,
+    ) -> Result<i64> {
         let normalised = url::normalise_page_url(
             page_url,
             &self.all_excluded_parameters(site),
@@ -749,7 +761,7 @@ impl Rules<'_> {
         );
         let (prefix, rest) = url::split_prefix(&normalised);
         let rest = url::cut(rest, self.config.page_maximum_length);
-        self.action_id(tx, ActionType::PageUrl, rest, prefix.map(i64::from))
+        self.action_id(group, ActionType::PageUrl, rest, prefix.map(i64::from))
             .await
     }
 
@@ -801,19 +813,21 @@ impl Rules<'_> {
         language: &str,
         config_id: &[u8; 8],
         idvisitor: &[u8],
-        previous: Option<&VisitRow>,
+        previous: Option<&Visit>,
         referrer: &referrer::Referrer,
         recorded: &Recorded,
         dimensions: &[Option<String>; 5],
         time: i64,
-    ) -> NewVisit {
+    ) -> Visit {
         let trusted_geo = |request: &Option<String>, edge: &Option<String>| {
             request.clone().or_else(|| edge.clone())
         };
         let returning = previous.is_some();
         let first_visit_time = previous
             .map(|p| p.visit_first_action_time - p.visitor_seconds_since_first.unwrap_or(0));
-        NewVisit {
+        let flags = &req.plugins;
+        let mut visit = Visit {
+            idvisit: 0,
             idsite: i64::from(req.site_id.get()),
             idvisitor: idvisitor.to_vec(),
             config_id: config_id.to_vec(),
@@ -837,21 +851,28 @@ impl Rules<'_> {
             visit_total_events: i64::from(recorded.is_event),
             visit_total_time: 0,
             visitor_localtime: Some(local_time(&req.local_time)),
-            referer_type: referrer.kind as i64,
+            referer_type: Some(referrer.kind as i64),
             referer_name: referrer.name.clone(),
             referer_keyword: referrer.keyword.clone(),
             referer_url: referrer.url.clone(),
-            config_os: device.os.clone(),
-            config_os_version: device.os_version.clone(),
-            config_browser_name: device.browser.clone(),
-            config_browser_version: device.browser_version.clone(),
-            config_browser_engine: device.browser_engine.clone(),
-            config_client_type: 1,
+            config_os: Some(device.os.clone()),
+            config_os_version: Some(device.os_version.clone()),
+            config_browser_name: Some(device.browser.clone()),
+            config_browser_version: Some(device.browser_version.clone()),
+            config_browser_engine: Some(device.browser_engine.clone()),
+            config_client_type: Some(1),
             config_device_type: Some(i64::from(device.device_type)),
-            config_device_brand: device.device_brand.clone(),
-            config_device_model: device.device_model.clone(),
+            config_device_brand: Some(device.device_brand.clone()),
+            config_device_model: Some(device.device_model.clone()),
             config_resolution: req.resolution.clone(),
-            config_flags: plugin_columns(&req.plugins),
+            config_cookie: i64::from(flags.cookie),
+            config_flash: i64::from(flags.flash),
+            config_java: i64::from(flags.java),
+            config_pdf: i64::from(flags.pdf),
+            config_quicktime: i64::from(flags.quicktime),
+            config_realplayer: i64::from(flags.realplayer),
+            config_silverlight: i64::from(flags.silverlight),
+            config_windowsmedia: i64::from(flags.windows_media),
             location_browser_lang: Some(language.chars().take(20).collect()),
             location_country: trusted_geo(&req.overrides.country, &facts.country),
             location_region: trusted_geo(&req.overrides.region, &facts.region),
@@ -869,8 +890,10 @@ impl Rules<'_> {
             campaign_keyword: (referrer.kind == referrer::ReferrerType::Campaign)
                 .then(|| referrer.keyword.clone())
                 .flatten(),
-            custom_dimensions: dimensions.clone(),
-        }
+            ..Visit::default()
+        };
+        visit.set_custom_dimensions(dimensions.clone());
+        visit
     }
 }
 
@@ -923,21 +946,6 @@ fn overriding_param(req: &TrackingRequest) -> Option<&'static str> {
     .find_map(|(name, present)| present.then_some(name))
 }
 
-/// The plugin flags in the `config_*` column order of [`NewVisit::config_flags`].
-fn plugin_columns(p: &PluginFlags) -> [i64; 8] {
-    [
-        p.flash,
-        p.java,
-        p.pdf,
-        p.quicktime,
-        p.realplayer,
-        p.windows_media,
-        p.silverlight,
-        p.cookie,
-    ]
-    .map(i64::from)
-}
-
 /// `visitor_localtime` as `HH:MM:SS`; missing parts are 0, as Matomo stores them.
 fn local_time(t: &LocalTime) -> String {
     let part = |v: Option<u8>| v.unwrap_or(0);
@@ -949,17 +957,15 @@ fn local_time(t: &LocalTime) -> String {
     )
 }
 
-/// The `pf_*` timings in the column order of [`NewAction::timings`].
-fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
-    [
-        p.network,
-        p.server,
-        p.transfer,
-        p.dom_processing,
-        p.dom_completion,
-        p.on_load,
-    ]
-    .map(|ms| ms.and_then(|ms| i64::try_from(ms).ok()))
+/// The `pf_*` timings (ms) in the `time_*` columns; values too large for a column are dropped.
+fn set_timings(row: &mut NewAction, p: &PerformanceTimings) {
+    let ms = |value: Option<u64>| value.and_then(|ms| i64::try_from(ms).ok());
+    row.time_network = ms(p.network);
+    row.time_server = ms(p.server);
+    row.time_transfer = ms(p.transfer);
+    row.time_dom_processing = ms(p.dom_processing);
+    row.time_dom_completion = ms(p.dom_completion);
+    row.time_on_load = ms(p.on_load);
 }
 
 /// Whether a request of an existing visit replaces the visit's referrer: Matomo keeps the first
@@ -968,8 +974,8 @@ fn timings(p: &PerformanceTimings) -> [Option<i64>; 6] {
 /// network or website in its `urlref`), all four `referer_*` columns at once.
 /// `plugins/Referrers/Columns/{ReferrerType,ReferrerName,Keyword,ReferrerUrl}.php::onExistingVisit`
 /// (`isCurrentReferrerDirectEntry($visitor) && referer_type != REFERRER_TYPE_DIRECT_ENTRY`);
-/// `Campaign.php::shouldForceNewVisit` then does not split such a visit on a campaign.
-fn replaces_direct_entry(visit: &VisitRow, referrer: &referrer::Referrer) -> bool {
+/// `Campaign.php::shouldForceVisit` then does not split such a visit on a campaign.
+fn replaces_direct_entry(visit: &Visit, referrer: &referrer::Referrer) -> bool {
     visit.referer_type == Some(referrer::ReferrerType::Direct as i64)
         && referrer.kind != referrer::ReferrerType::Direct
 }
@@ -982,8 +988,8 @@ fn replaces_direct_entry(visit: &VisitRow, referrer: &referrer::Referrer) -> boo
 /// gets the claimed id, else a random one.
 fn visitor_id(
     claimed: Option<[u8; 8]>,
-    continuing: Option<&VisitRow>,
-    last: Option<&VisitRow>,
+    continuing: Option<&Visit>,
+    last: Option<&Visit>,
 ) -> Vec<u8> {
     match (continuing, last) {
         (Some(visit), _) => claimed.map_or_else(|| visit.idvisitor.clone(), |id| id.to_vec()),
@@ -995,7 +1001,7 @@ fn visitor_id(
 }
 
 /// The visit's campaign, when its referrer is one.
-fn visit_campaign(visit: &VisitRow) -> Option<referrer::VisitCampaign<'_>> {
+fn visit_campaign(visit: &Visit) -> Option<referrer::VisitCampaign<'_>> {
     if visit.referer_type != Some(referrer::ReferrerType::Campaign as i64) {
         return None;
     }

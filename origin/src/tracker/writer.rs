@@ -3,11 +3,15 @@
 //! commit, so an acknowledged request is durable. A group that fails is retried one job per
 //! transaction, so one bad request never takes the good ones of other callers down with it.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
+    group::{Group, OpenVisits},
     visit::{lock, ActionIds, Rules},
     Item, Outcome, Rejection, SiteCache,
 };
@@ -50,6 +54,8 @@ struct Writer {
     ip_mask_bytes: u8,
     /// Dictionary ids, kept across groups (see [`ActionIds`]).
     action_ids: Mutex<ActionIds>,
+    /// Visits remembered across groups (see [`OpenVisits`]).
+    open_visits: tokio::sync::Mutex<OpenVisits>,
 }
 
 impl WriterHandle {
@@ -69,6 +75,7 @@ impl WriterHandle {
             fingerprint_key,
             ip_mask_bytes,
             action_ids: Mutex::default(),
+            open_visits: tokio::sync::Mutex::default(),
         };
         (Self { jobs }, tokio::spawn(writer.run(queue)))
     }
@@ -127,53 +134,71 @@ impl Writer {
         }
     }
 
-    /// One transaction for all the jobs; outcomes per job, per item. When it fails, the cached
-    /// dictionary ids are dropped: some may have been inserted by the rolled-back transaction.
+    /// One transaction for all the jobs; outcomes per job, per item. When it fails, what the
+    /// writer remembers is dropped: dictionary ids and visits may come from the rolled-back
+    /// transaction.
     async fn write(&self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, StoreError> {
-        let result = self.write_group(jobs).await;
+        let mut open_visits = self.open_visits.lock().await;
+        let result = self.write_group(jobs, &mut open_visits).await;
         if result.is_err() {
             lock(&self.action_ids).clear();
+            open_visits.clear();
         }
         result
     }
 
-    async fn write_group(&self, jobs: &[Job]) -> Result<Vec<Vec<Outcome>>, StoreError> {
-        let now = now_unix();
+    async fn write_group(
+        &self,
+        jobs: &[Job],
+        open_visits: &mut OpenVisits,
+    ) -> Result<Vec<Vec<Outcome>>, StoreError> {
         let rules = Rules {
             config: &self.config,
             fingerprint_key: &self.fingerprint_key,
             ip_mask_bytes: self.ip_mask_bytes,
-            now,
+            now: now_unix(),
             action_ids: &self.action_ids,
-            invalidated: Mutex::default(),
         };
-        let mut tx = self.store.begin().await?;
+        let mut group = Group::begin(&self.store, open_visits).await?;
+        let request_ids: Vec<_> = jobs
+            .iter()
+            .flat_map(|job| &job.items)
+            .filter_map(|item| item.request_id.map(|id| (id, item.facts.received_at)))
+            .collect();
+        let mut claimed = visits::claim_request_ids(&mut group.tx, &request_ids).await?;
         let mut all = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut outcomes = Vec::with_capacity(job.items.len());
             for item in &job.items {
-                if let Some(id) = &item.request_id {
-                    if !visits::claim_request_id(&mut tx, id, item.facts.received_at).await? {
-                        outcomes.push(Outcome::Duplicate);
-                        continue;
-                    }
-                }
-                let idsite = item.request.site_id.get();
-                let outcome = match self.sites.get(&self.store, i64::from(idsite)).await? {
-                    Some(site) => rules.process(&mut tx, &site, item).await?,
-                    None => Outcome::Rejected(Rejection::UnknownSite(idsite)),
-                };
-                outcomes.push(outcome);
+                outcomes.push(self.process(&rules, &mut group, &mut claimed, item).await?);
             }
             all.push(outcomes);
         }
-        // Once per (site, day) of the group rather than once per request: every request of the
-        // group would write the same row with the same `now`.
-        for (idsite, day) in rules.take_invalidated() {
-            visits::invalidate_day(&mut tx, idsite, &day, now).await?;
-        }
-        tx.commit().await?;
+        group.finish().await?;
         Ok(all)
+    }
+
+    /// One item: a request id claimed by an earlier item (of this group or an earlier batch) is
+    /// a duplicate; an unknown site is refused; the rest goes through the visit rules.
+    async fn process(
+        &self,
+        rules: &Rules<'_>,
+        group: &mut Group<'_>,
+        claimed: &mut HashSet<[u8; 16]>,
+        item: &Item,
+    ) -> Result<Outcome, StoreError> {
+        if let Some(id) = &item.request_id {
+            if !claimed.remove(id) {
+                return Ok(Outcome::Duplicate);
+            }
+        }
+        let idsite = item.request.site_id.get();
+        Ok(
+            match self.sites.get(&self.store, i64::from(idsite)).await? {
+                Some(site) => rules.process(group, &site, item).await?,
+                None => Outcome::Rejected(Rejection::UnknownSite(idsite)),
+            },
+        )
     }
 }
 
