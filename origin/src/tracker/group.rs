@@ -24,7 +24,7 @@ use crate::store::{
     Result, Store, Tx,
 };
 
-/// Visits remembered at most (about 1 KB each); the memory starts over between groups when full.
+/// Visits remembered at most (about 1 KB each); see [`OpenVisits::shrink`].
 const MAX_VISITS: usize = 100_000;
 
 /// A visitor id or a fingerprint of one site.
@@ -54,6 +54,28 @@ impl OpenVisits {
         self.visits.clear();
         self.latest.clear();
     }
+
+    /// Makes room when full: keeps the visits whose last action is within `keep` seconds of the
+    /// newest one (those later requests continue), forgets the rest and what pointed at them.
+    fn shrink(&mut self, keep: i64) {
+        if self.visits.len() <= MAX_VISITS && self.latest.len() <= 2 * MAX_VISITS {
+            return;
+        }
+        let newest = self
+            .visits
+            .values()
+            .map(|visit| visit.visit_last_action_time)
+            .max()
+            .unwrap_or(0);
+        self.visits
+            .retain(|_, visit| visit.visit_last_action_time >= newest - keep);
+        if self.visits.len() > MAX_VISITS / 2 {
+            self.visits.clear();
+        }
+        let visits = &self.visits;
+        self.latest
+            .retain(|_, latest| latest.is_some_and(|id| visits.contains_key(&id)));
+    }
 }
 
 /// One group's transaction and the rows it has not written yet.
@@ -77,12 +99,15 @@ pub(super) struct Group<'a> {
 impl<'a> Group<'a> {
     /// Begins a group: the transaction, the write lock, and the check that what `open` remembers
     /// is still true.
-    pub(super) async fn begin(store: &Store, open: &'a mut OpenVisits) -> Result<Self> {
+    /// `keep` is how long after its last action a visit may still be continued (the visit
+    /// length, or the look-back window when longer): older ones are forgotten first when full.
+    pub(super) async fn begin(store: &Store, open: &'a mut OpenVisits, keep: i64) -> Result<Self> {
         let mut tx = store.begin().await?;
         let generation = visits::next_generation(&mut tx).await?;
-        if generation != open.generation + 1 || open.visits.len() > MAX_VISITS {
+        if generation != open.generation + 1 {
             open.clear();
         }
+        open.shrink(keep);
         let (last_idvisit, last_idlink_va) = visits::max_ids(&mut tx).await?;
         Ok(Self {
             tx,
@@ -211,7 +236,7 @@ impl<'a> Group<'a> {
                 let id = self.remember(row).idvisit;
                 // A visit whose visitor id this group changed: the database answered for a key
                 // the visit no longer has, and the key's real latest visit is unknown.
-                if self.open.visits.get(&id).map(|v| key_of(v, *kind)) != Some(key.clone()) {
+                if !self.open.visits.get(&id).is_some_and(|v| has_key(v, key)) {
                     return Ok(None);
                 }
                 Some(id)
@@ -220,7 +245,7 @@ impl<'a> Group<'a> {
         };
         for id in &self.changed {
             if let Some(visit) = self.open.visits.get(id) {
-                if key_of(visit, *kind) == *key && later(visit, best, &self.open.visits) {
+                if has_key(visit, key) && later(visit, best, &self.open.visits) {
                     best = Some(*id);
                 }
             }
@@ -349,6 +374,14 @@ fn key_of(visit: &Visit, kind: KeyKind) -> Key {
         KeyKind::Config => &visit.config_id,
     };
     (visit.idsite, kind, bytes.clone())
+}
+
+fn has_key(visit: &Visit, (idsite, kind, bytes): &Key) -> bool {
+    let own = match kind {
+        KeyKind::Visitor => &visit.idvisitor,
+        KeyKind::Config => &visit.config_id,
+    };
+    visit.idsite == *idsite && own == bytes
 }
 
 fn keys_of(visit: &Visit) -> [Key; 2] {

@@ -159,7 +159,11 @@ impl Writer {
             now: now_unix(),
             action_ids: &self.action_ids,
         };
-        let mut group = Group::begin(&self.store, open_visits).await?;
+        let keep = self
+            .config
+            .visit_standard_length
+            .max(self.config.window_look_back_for_visitor);
+        let mut group = Group::begin(&self.store, open_visits, keep).await?;
         let request_ids: Vec<_> = jobs
             .iter()
             .flat_map(|job| &job.items)

@@ -29,6 +29,8 @@ macro_rules! both_backends {
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
     pub(crate) database_url: String,
+    /// The configuration it started with, for [`TestApp::second_origin`].
+    config_for_more: Config,
     pub(crate) store: Store,
     pub(crate) client: reqwest::Client,
     pub(crate) idsite: i64,
@@ -79,6 +81,7 @@ pub(crate) async fn spawn_app_with(
         ..Config::default()
     };
     configure(&mut config);
+    let config_copy = config.clone();
     let store = Store::connect(&database_url).await.expect("connect");
     store.migrate().await.expect("migrate");
     let idsite = store
@@ -103,17 +106,11 @@ pub(crate) async fn spawn_app_with(
         .add_token("admin", &origin::auth::token_digest(&token), "tests")
         .await
         .expect("token");
-    let app = App::with_store(config, store.clone())
-        .await
-        .expect("build app");
-    let addr = app.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, server) = start(config, store.clone()).await;
     TestApp {
         addr,
         database_url,
+        config_for_more: config_copy,
         store,
         client: reqwest::Client::new(),
         idsite,
@@ -123,6 +120,22 @@ pub(crate) async fn spawn_app_with(
         server: Some(server),
         _dir: dir,
     }
+}
+
+type Server = (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+);
+
+async fn start(config: Config, store: Store) -> Server {
+    let app = App::with_store(config, store).await.expect("build app");
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, server)
 }
 
 pub(crate) async fn spawn_app(backend: Backend) -> TestApp {
@@ -181,6 +194,26 @@ impl TestApp {
                 .fetch_one(&mut conn)
                 .await
                 .expect(sql)
+        }
+    }
+
+    /// A second origin on the same database, as several origin processes share one PostgreSQL
+    /// (each with its own writer, store and caches); same site and token.
+    pub(crate) async fn second_origin(&self) -> TestApp {
+        let store = Store::connect(&self.database_url).await.expect("connect");
+        let (addr, stop, server) = start(self.config_for_more.clone(), store.clone()).await;
+        TestApp {
+            addr,
+            database_url: self.database_url.clone(),
+            config_for_more: self.config_for_more.clone(),
+            store,
+            client: reqwest::Client::new(),
+            idsite: self.idsite,
+            token: self.token.clone(),
+            ingest_secret: self.ingest_secret.clone(),
+            stop: Some(stop),
+            server: Some(server),
+            _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 

@@ -750,7 +750,43 @@ async fn the_entry_title_is_set_when_the_visit_starts_and_the_entry_url_by_the_f
     app.stop().await;
 }
 
+/// Several origin processes share one database (PostgreSQL scale-out), each with a writer that
+/// remembers open visits: each must see the other's changes to a visit instead of writing back
+/// what it remembers (which would lose the other's action and time).
+async fn two_origins_on_one_database_continue_the_same_visit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other = app.second_origin().await;
+    let page = |p: &str| format!("{VISITOR}&url=https%3A%2F%2Fexample.com%2F{p}&action_name={p}");
+    app.track_at(&[(0, &page("a"))]).await;
+    other.track_at(&[(60, &page("b"))]).await;
+    app.track_at(&[(120, &page("c"))]).await;
+    other.track_at(&[(180, &page("d"))]).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM log_visit").await, 1);
+    assert_eq!(
+        app.scalar("SELECT visit_total_actions FROM log_visit")
+            .await,
+        4
+    );
+    assert_eq!(
+        app.scalar("SELECT visit_total_time FROM log_visit").await,
+        181
+    );
+    assert_eq!(
+        app.text("SELECT a.name FROM log_visit v JOIN log_action a ON a.idaction = v.visit_exit_idaction_url").await,
+        "example.com/d"
+    );
+    // Every action but the last got its time spent, whichever origin recorded the next one.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action WHERE time_spent = 60")
+            .await,
+        3
+    );
+    other.stop().await;
+    app.stop().await;
+}
+
 both_backends!(
+    two_origins_on_one_database_continue_the_same_visit,
     the_entry_title_is_set_when_the_visit_starts_and_the_entry_url_by_the_first_pageview,
     custom_dimensions_fill_the_column_of_their_scope,
     referrers_are_classified_as_matomo_does,
