@@ -324,12 +324,35 @@ log_row! {
 /// Bound parameters per statement at most: SQLite allows 32,766 and PostgreSQL 65,535.
 const MAX_PARAMS: usize = 30_000;
 
+/// Rows per multi-row statement. Only these sizes are used, so the few distinct statements stay
+/// prepared in the connection's cache; preparing a new text for every group's row count cost
+/// more than a few extra statements.
+const CHUNK_SIZES: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// Splits `rows` into chunks of [`CHUNK_SIZES`] (largest first) with at most `max_params`
+/// parameters of `columns` each.
+fn chunks<T>(rows: &[T], columns: usize) -> impl Iterator<Item = &[T]> {
+    let max_rows = (MAX_PARAMS / columns).max(1);
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = CHUNK_SIZES
+            .into_iter()
+            .find(|size| *size <= rest.len() && *size <= max_rows)
+            .unwrap_or(1);
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// `INSERT INTO table (columns) VALUES (...), (...) suffix`, in as few statements as the
 /// parameter limit allows.
 async fn insert_rows<R: LogRow>(tx: &mut Tx, table: &str, rows: &[R], suffix: &str) -> Result<()> {
-    let per_statement = (MAX_PARAMS / R::COLUMNS.len()).max(1);
     let head = format!("INSERT INTO {table} ({}) ", R::COLUMNS.join(", "));
-    for chunk in rows.chunks(per_statement) {
+    for chunk in chunks(rows, R::COLUMNS.len()) {
         on_db!(tx, tx => {
             let mut query = QueryBuilder::new(&head);
             query.push_values(chunk, |mut row, value| value.bind_to(&mut row));
@@ -364,7 +387,7 @@ pub async fn insert_conversions(tx: &mut Tx, conversions: &[NewConversion]) -> R
 
 /// Sets the time spent on actions written by earlier groups, `(idlink_va, seconds)`.
 pub async fn set_times_spent(tx: &mut Tx, times: &[(i64, i64)]) -> Result<()> {
-    for chunk in times.chunks(MAX_PARAMS / 2) {
+    for chunk in chunks(times, 2) {
         on_db!(tx, tx => {
             // `VALUES` names its columns column1, column2 on both backends.
             let mut query = QueryBuilder::new(
@@ -493,7 +516,7 @@ pub async fn has_conversion(tx: &mut Tx, idvisit: i64, idgoal: i64) -> Result<bo
 /// and are already stored).
 pub async fn claim_request_ids(tx: &mut Tx, ids: &[([u8; 16], i64)]) -> Result<HashSet<[u8; 16]>> {
     let mut claimed = HashSet::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_PARAMS / 2) {
+    for chunk in chunks(ids, 2) {
         let rows: Vec<Vec<u8>> = on_db!(tx, tx => {
             let mut query = QueryBuilder::new("INSERT INTO ingested_request (request_id, received_at) ");
             query.push_values(chunk, |mut row, (id, at)| {
@@ -512,7 +535,7 @@ pub async fn claim_request_ids(tx: &mut Tx, ids: &[([u8; 16], i64)]) -> Result<H
 
 /// Marks past days of sites for re-archiving (Matomo's `report_to_invalidate_*`, spec 5.4).
 pub async fn invalidate_days(tx: &mut Tx, days: &[(i64, String)], now: i64) -> Result<()> {
-    for chunk in days.chunks(MAX_PARAMS / 3) {
+    for chunk in chunks(days, 3) {
         on_db!(tx, tx => {
             let mut query =
                 QueryBuilder::new("INSERT INTO archive_invalidation (idsite, date, ts_invalidated) ");
@@ -572,4 +595,53 @@ pub async fn sync_id_sequences(tx: &mut Tx, max_idvisit: i64, max_idlink_va: i64
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_written_in_chunks_of_a_few_fixed_sizes() {
+        let rows: Vec<u32> = (0..345).collect();
+        let sizes: Vec<usize> = chunks(&rows, 2).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [256, 64, 16, 4, 4, 1]);
+        let all: Vec<u32> = chunks(&rows, 2).flatten().copied().collect();
+        assert_eq!(all, rows);
+    }
+
+    #[test]
+    fn chunks_respect_the_parameter_limit() {
+        let rows = vec![0u8; 300];
+        // 200 columns: at most 150 rows per statement, so 64-row chunks.
+        assert!(chunks(&rows, 200).all(|chunk| chunk.len() <= 64));
+        assert_eq!(chunks(&rows, 200).map(<[u8]>::len).sum::<usize>(), 300);
+    }
+
+    /// Every column of the tables is a field: a column missing from the struct would be lost
+    /// when the writer upserts whole rows.
+    #[tokio::test]
+    async fn the_row_structs_cover_every_column_of_their_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite").display());
+        let store = crate::store::Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let super::super::Db::Sqlite(pool) = &store.db else {
+            unreachable!("connected to SQLite")
+        };
+        for (table, columns) in [
+            ("log_visit", Visit::COLUMNS),
+            ("log_link_visit_action", NewAction::COLUMNS),
+        ] {
+            let mut stored: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            let mut ours: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+            stored.sort();
+            ours.sort();
+            assert_eq!(ours, stored, "{table}");
+        }
+    }
 }
