@@ -42,7 +42,7 @@ const TYPE_SITE_SEARCH: i64 = 8;
 /// The row key of pageviews without a title. Matomo keys such rows by `-type`
 /// (`ArchivingHelper::updateActionsTableWithRowQuery`: "so we don't mix 'page url not defined'
 /// with 'page title not defined'"); our tracker stores no title action for them.
-const TITLE_NOT_DEFINED: i64 = -TYPE_PAGE_TITLE;
+pub(crate) const TITLE_NOT_DEFINED: i64 = -TYPE_PAGE_TITLE;
 
 /// The numeric record of a goal's conversions in the period (`Goal_{idgoal}_nb_conversions`,
 /// plugins/Goals/Archiver.php::getRecordName), which the page conversion rate divides by.
@@ -80,14 +80,14 @@ pub(crate) struct ActionGroup {
 
 /// Time spent on an `idaction`: the sum of `time_spent_ref_action` of the actions that referenced
 /// it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub(crate) struct TimeSpent {
     pub id: i64,
     pub time: i64,
 }
 
 /// The day's visits that entered (`side` 0) or left (`side` 1) on one `idaction`.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct EntryExit {
     pub side: i64,
     pub id: Option<i64>,
@@ -141,141 +141,105 @@ pub(crate) struct DayActions {
     pub converting_visit_actions: Vec<VisitAction>,
 }
 
-/// The day's actions of the site (`$1`, `$2`, `$3`: idsite and UTC bounds).
-const DAY_ACTIONS: &str = "FROM log_link_visit_action a \
-     WHERE a.idsite = $1 AND a.server_time >= $2 AND a.server_time < $3";
-
-/// 1 for an action that is neither an event nor a content impression or interaction.
-const PLAIN: &str = "CASE WHEN a.idaction_event_category IS NULL \
-     AND a.idaction_content_name IS NULL THEN 1 ELSE 0 END";
-
-/// 1 for an action whose previous page was a site search (`updateQuerySelectFromForSiteSearch`).
-const AFTER_SEARCH: &str = "CASE WHEN a.idaction_name_ref IN \
-     (SELECT s.idaction FROM log_action s WHERE s.type = 8) THEN 1 ELSE 0 END";
-
-/// Resolves each group's `idaction` to its dictionary entry, once per group.
-fn with_names(grouped: &str) -> String {
-    format!(
-        "SELECT g.id, l.type AS kind, l.name, l.url_prefix, g.hits, g.visits, g.visitors, \
-         g.following_search, g.searches, g.views, g.uniq_views, g.events, g.interactions \
-         FROM ({grouped}) g LEFT JOIN log_action l ON l.idaction = g.id"
-    )
+/// One row of [`actions_sql`]: an [`ActionGroup`] (parts 0 and 1) or time spent (part 2).
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct ActionRowSql {
+    pub part: i64,
+    /// Part 2: the `idaction_name_ref` (with `id` the `idaction_url_ref`).
+    pub id2: Option<i64>,
+    #[sqlx(flatten)]
+    pub group: ActionGroup,
 }
 
-/// The day's actions grouped by `idaction_url`.
-fn by_url_sql() -> String {
-    with_names(&format!(
-        "SELECT x.idaction_url AS id, CAST(SUM(x.plain) AS BIGINT) AS hits, \
-         COUNT(DISTINCT CASE WHEN x.plain = 1 THEN x.idvisit END) AS visits, \
-         COUNT(DISTINCT CASE WHEN x.plain = 1 THEN x.idvisitor END) AS visitors, \
-         CAST(SUM(x.plain * x.after_search) AS BIGINT) AS following_search, \
-         CAST(SUM(x.plain * x.search) AS BIGINT) AS searches, \
-         CAST(SUM(x.plain * (1 - x.search)) AS BIGINT) AS views, \
-         COUNT(DISTINCT CASE WHEN x.plain = 1 AND x.search = 0 THEN x.idvisit END) \
-         AS uniq_views, \
-         CAST(SUM(x.event) AS BIGINT) AS events, \
-         CAST(SUM(x.interaction) AS BIGINT) AS interactions \
-         FROM (SELECT a.idaction_url, a.idvisit, a.idvisitor, {PLAIN} AS plain, \
-         {AFTER_SEARCH} AS after_search, \
-         CASE WHEN a.idaction_name IN (SELECT s.idaction FROM log_action s WHERE s.type = 8) \
-         THEN 1 ELSE 0 END AS search, \
+/// Every grouping of the day's actions in one statement, so the actions are read once (a
+/// materialized CTE, which SQLite and PostgreSQL both support); each group's `idaction` is then
+/// resolved to its dictionary entry once.
+///
+/// - Part 0 groups by `idaction_url`: the non-event, non-content actions (`archiveDayActions`,
+///   `WHERE idaction_event_category IS NULL`; content actions have their own reports), their
+///   distinct visits and visitors, those that followed a site search
+///   (`updateQuerySelectFromForSiteSearch`), and the `Actions.get` counts (site searches, their
+///   name of type 8, are not pageviews; events and content interactions are hits).
+/// - Part 1 groups the same actions by `idaction_name`; a pageview without a name counts on
+///   [`TITLE_NOT_DEFINED`].
+/// - Part 2 is the time spent on a page: `time_spent_ref_action` of the non-event actions that
+///   followed it, by `idaction_url_ref` and `idaction_name_ref` (`archiveDayActionsTime`).
+fn actions_sql() -> String {
+    let search = |column: &str| {
+        format!(
+            "CASE WHEN a.{column} IN (SELECT s.idaction FROM log_action s \
+             WHERE s.type = {TYPE_SITE_SEARCH}) THEN 1 ELSE 0 END"
+        )
+    };
+    let zero = "CAST(0 AS BIGINT)";
+    format!(
+        "WITH d AS MATERIALIZED (SELECT a.idvisit, a.idvisitor, a.idaction_url, \
+         a.idaction_url_ref, a.idaction_name_ref, a.time_spent_ref_action AS time_spent, \
+         CASE WHEN a.idaction_event_category IS NULL AND a.idaction_content_name IS NULL \
+         THEN 1 ELSE 0 END AS plain, \
          CASE WHEN a.idaction_event_category IS NOT NULL THEN 1 ELSE 0 END AS event, \
          CASE WHEN a.idaction_event_category IS NULL AND a.idaction_content_name IS NOT NULL \
-         AND a.idaction_content_interaction IS NOT NULL THEN 1 ELSE 0 END AS interaction \
-         {DAY_ACTIONS}) x GROUP BY x.idaction_url"
-    ))
-}
-
-/// The day's non-event, non-content actions grouped by `idaction_name`; a pageview without a
-/// title counts on [`TITLE_NOT_DEFINED`].
-fn by_name_sql() -> String {
-    with_names(&format!(
-        "SELECT x.id, COUNT(*) AS hits, COUNT(DISTINCT x.idvisit) AS visits, \
-         COUNT(DISTINCT x.idvisitor) AS visitors, \
-         CAST(SUM(x.after_search) AS BIGINT) AS following_search, \
-         CAST(0 AS BIGINT) AS searches, CAST(0 AS BIGINT) AS views, \
-         CAST(0 AS BIGINT) AS uniq_views, CAST(0 AS BIGINT) AS events, \
-         CAST(0 AS BIGINT) AS interactions \
-         FROM (SELECT CAST(CASE WHEN a.idaction_name IS NOT NULL THEN a.idaction_name \
-         WHEN a.idaction_url IN (SELECT p.idaction FROM log_action p WHERE p.type = {TYPE_PAGE_URL}) \
-         THEN {TITLE_NOT_DEFINED} END AS BIGINT) AS id, a.idvisit, a.idvisitor, \
-         {AFTER_SEARCH} AS after_search \
-         {DAY_ACTIONS} AND a.idaction_event_category IS NULL \
-         AND a.idaction_content_name IS NULL) x WHERE x.id IS NOT NULL GROUP BY x.id"
-    ))
-}
-
-/// Time spent per referenced page (`archiveDayActionsTime`: non-event actions with a time above
-/// 0, grouped by `idaction_url_ref` and again by `idaction_name_ref`).
-fn time_sql() -> String {
-    let part = |column: &str| {
-        format!(
-            "SELECT a.{column} AS id, CAST(SUM(a.time_spent_ref_action) AS BIGINT) AS time \
-             {DAY_ACTIONS} AND a.idaction_event_category IS NULL \
-             AND a.time_spent_ref_action > 0 AND a.{column} > 0 GROUP BY a.{column}"
-        )
-    };
-    format!(
-        "{} UNION ALL {}",
-        part("idaction_url_ref"),
-        part("idaction_name_ref")
+         AND a.idaction_content_interaction IS NOT NULL THEN 1 ELSE 0 END AS interaction, \
+         {search_name} AS search, {after_search} AS after_search, \
+         CASE WHEN a.idaction_name IS NOT NULL THEN a.idaction_name \
+         WHEN a.idaction_url IN (SELECT p.idaction FROM log_action p \
+         WHERE p.type = {TYPE_PAGE_URL}) THEN {TITLE_NOT_DEFINED} END AS name_key \
+         FROM log_link_visit_action a \
+         WHERE a.idsite = $1 AND a.server_time >= $2 AND a.server_time < $3) \
+         SELECT g.part, g.id, g.id2, l.type AS kind, l.name, l.url_prefix, g.hits, g.visits, \
+         g.visitors, g.following_search, g.searches, g.views, g.uniq_views, g.events, \
+         g.interactions FROM (\
+         SELECT CAST(0 AS BIGINT) AS part, d.idaction_url AS id, CAST(NULL AS BIGINT) AS id2, \
+         CAST(SUM(d.plain) AS BIGINT) AS hits, \
+         COUNT(DISTINCT CASE WHEN d.plain = 1 THEN d.idvisit END) AS visits, \
+         COUNT(DISTINCT CASE WHEN d.plain = 1 THEN d.idvisitor END) AS visitors, \
+         CAST(SUM(d.plain * d.after_search) AS BIGINT) AS following_search, \
+         CAST(SUM(d.plain * d.search) AS BIGINT) AS searches, \
+         CAST(SUM(d.plain * (1 - d.search)) AS BIGINT) AS views, \
+         COUNT(DISTINCT CASE WHEN d.plain = 1 AND d.search = 0 THEN d.idvisit END) \
+         AS uniq_views, \
+         CAST(SUM(d.event) AS BIGINT) AS events, \
+         CAST(SUM(d.interaction) AS BIGINT) AS interactions \
+         FROM d GROUP BY d.idaction_url \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT), CAST(d.name_key AS BIGINT), CAST(NULL AS BIGINT), \
+         COUNT(*), COUNT(DISTINCT d.idvisit), COUNT(DISTINCT d.idvisitor), \
+         CAST(SUM(d.after_search) AS BIGINT), {zero}, {zero}, {zero}, {zero}, {zero} \
+         FROM d WHERE d.plain = 1 AND d.name_key IS NOT NULL GROUP BY d.name_key \
+         UNION ALL \
+         SELECT CAST(2 AS BIGINT), d.idaction_url_ref, d.idaction_name_ref, \
+         CAST(SUM(d.time_spent) AS BIGINT), {zero}, {zero}, {zero}, {zero}, {zero}, {zero}, \
+         {zero}, {zero} \
+         FROM d WHERE d.event = 0 AND d.time_spent > 0 \
+         GROUP BY d.idaction_url_ref, d.idaction_name_ref\
+         ) g LEFT JOIN log_action l ON l.idaction = g.id",
+        search_name = search("idaction_name"),
+        after_search = search("idaction_name_ref"),
     )
 }
 
-/// The day's visits grouped by entry page URL, entry title, exit page URL and exit title
-/// (`archiveDayEntryActions`, `archiveDayExitActions`). A visit's title key is its
-/// `idaction_name`, or [`TITLE_NOT_DEFINED`] when its page had no title.
-fn entry_exit_sql() -> String {
-    let part = |side: i64, key: String| {
-        format!(
-            "SELECT CAST({side} AS BIGINT) AS side, CAST({key} AS BIGINT) AS id, \
-             COUNT(*) AS visits, COUNT(DISTINCT idvisitor) AS uniq_visitors, \
-             CAST(SUM(visit_total_actions) AS BIGINT) AS actions, \
-             CAST(SUM(visit_total_time) AS BIGINT) AS visit_length, \
-             CAST(SUM(CASE WHEN visit_total_actions <= 1 THEN 1 ELSE 0 END) AS BIGINT) \
-             AS bounces \
-             FROM log_visit WHERE idsite = $1 AND visit_last_action_time >= $2 \
-             AND visit_last_action_time < $3 GROUP BY 2"
-        )
-    };
-    let url = |column: &str| format!("CASE WHEN {column} > 0 THEN {column} END");
-    let title = |name: &str, url: &str| {
-        format!(
-            "CASE WHEN {name} > 0 THEN {name} \
-             WHEN {name} IS NULL AND {url} > 0 THEN {TITLE_NOT_DEFINED} END"
-        )
-    };
-    [
-        part(0, url("visit_entry_idaction_url")),
-        part(
-            0,
-            title("visit_entry_idaction_name", "visit_entry_idaction_url"),
-        ),
-        part(1, url("visit_exit_idaction_url")),
-        part(
-            1,
-            title("visit_exit_idaction_name", "visit_exit_idaction_url"),
-        ),
-    ]
-    .join(" UNION ALL ")
-}
-
-/// Reads the day `[from, to)` of a site.
+/// Reads the day `[from, to)` of a site (entry and exit groups come with the visits).
 pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<DayActions> {
-    let (by_url, by_name, time, entry_exit) =
-        (by_url_sql(), by_name_sql(), time_sql(), entry_exit_sql());
-    let by_url = on_db!(&store.db, pool => {
-        sqlx::query_as(&by_url).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
+    let sql = actions_sql();
+    let rows: Vec<ActionRowSql> = on_db!(&store.db, pool => {
+        sqlx::query_as(&sql).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
     });
-    let by_name = on_db!(&store.db, pool => {
-        sqlx::query_as(&by_name).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
-    });
-    let time = on_db!(&store.db, pool => {
-        sqlx::query_as(&time).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
-    });
-    let entry_exit = on_db!(&store.db, pool => {
-        sqlx::query_as(&entry_exit).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
-    });
+    let (mut by_url, mut by_name, mut time) = (Vec::new(), Vec::new(), Vec::new());
+    for row in rows {
+        match row.part {
+            0 => by_url.push(row.group),
+            1 => by_name.push(row.group),
+            _ => {
+                // Time goes to the referenced URL and to the referenced name.
+                let spent = row.group.hits;
+                for id in [row.group.id, row.id2].into_iter().flatten() {
+                    if id > 0 {
+                        time.push(TimeSpent { id, time: spent });
+                    }
+                }
+            }
+        }
+    }
     let conversions = on_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT c.idvisit, c.idgoal, c.server_time, c.revenue, c.pageviews_before, \
@@ -312,7 +276,7 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
         by_url,
         by_name,
         time,
-        entry_exit,
+        entry_exit: Vec::new(),
         conversions,
         converting_visit_actions,
     })

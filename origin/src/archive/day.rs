@@ -40,7 +40,8 @@ pub(crate) struct VisitTotals {
 /// `makeReferrerTypeNonEmpty`), name, keyword and URL, with their summed metrics.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(crate) struct VisitGroup {
-    pub kind: i64,
+    /// `None` outside the referrer groups.
+    pub kind: Option<i64>,
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
     pub referer_url: Option<String>,
@@ -65,8 +66,18 @@ pub(crate) struct ConversionLog {
     pub referer_keyword: Option<String>,
 }
 
-/// The visit metrics every grouped visit query computes, in [`VisitGroup`]'s names. A bounce is a
-/// visit of one action or none (`LogAggregator`, spec/MATOMO.md 2.4).
+/// One row of [`load_visits`]: which grouping it belongs to (`part`, see [`visits_sql`]), the
+/// group key and the summed metrics of its visits.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct VisitRow {
+    pub part: i64,
+    pub id: Option<i64>,
+    #[sqlx(flatten)]
+    pub group: VisitGroup,
+}
+
+/// The visit metrics every grouping computes, in [`VisitGroup`]'s names. A bounce is a visit of
+/// one action or none (`LogAggregator`, spec/MATOMO.md 2.4).
 const VISIT_METRICS: &str = "COUNT(*) AS visits, COUNT(DISTINCT idvisitor) AS uniq_visitors, \
      COUNT(DISTINCT user_id) AS users, \
      CAST(COALESCE(SUM(visit_total_actions), 0) AS BIGINT) AS actions, \
@@ -77,37 +88,103 @@ const VISIT_METRICS: &str = "COUNT(*) AS visits, COUNT(DISTINCT idvisitor) AS un
      CAST(COALESCE(SUM(CASE WHEN visit_goal_converted <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
      AS converted";
 
-async fn load_totals(store: &Store, idsite: i64, from: i64, to: i64) -> Result<VisitTotals> {
-    let sql = format!(
-        "SELECT {VISIT_METRICS} FROM log_visit WHERE idsite = $1 \
-         AND visit_last_action_time >= $2 AND visit_last_action_time < $3"
-    );
-    Ok(on_db!(&store.db, pool => {
-        sqlx::query_as(&sql)
-            .bind(idsite)
-            .bind(from)
-            .bind(to)
-            .fetch_optional(pool)
-            .await?
-    })
-    .unwrap_or_default())
+/// Every grouping of the day's visits in one statement, so the visits are read once (a
+/// materialized CTE, which SQLite and PostgreSQL both support): part 0 the totals, part 1 the
+/// referrer groups (see [`VisitTree`]), parts 2 to 5 the visits by entry page URL, entry title,
+/// exit page URL and exit title (`archiveDayEntryActions`, `archiveDayExitActions`; a visit's title
+/// key is its `idaction_name`, or `actions::TITLE_NOT_DEFINED` when its page had no title).
+fn visits_sql() -> String {
+    let no_id = "CAST(NULL AS BIGINT)";
+    let no_referrer = "CAST(NULL AS BIGINT) AS kind, CAST(NULL AS TEXT) AS referer_name, \
+         CAST(NULL AS TEXT) AS referer_keyword, CAST(NULL AS TEXT) AS referer_url";
+    let url = |column: &str| format!("CASE WHEN {column} > 0 THEN {column} END");
+    let title = |name: &str, url: &str| {
+        format!(
+            "CASE WHEN {name} > 0 THEN {name} WHEN {name} IS NULL AND {url} > 0 THEN {} END",
+            actions::TITLE_NOT_DEFINED
+        )
+    };
+    let keyed = |part: i64, key: String| {
+        format!(
+            "SELECT CAST({part} AS BIGINT) AS part, CAST({key} AS BIGINT) AS id, {no_referrer}, \
+             {VISIT_METRICS} FROM v GROUP BY 2"
+        )
+    };
+    [
+        format!(
+            "WITH v AS MATERIALIZED (SELECT idvisitor, user_id, visit_total_actions, \
+             visit_total_time, visit_goal_converted, referer_type, referer_name, \
+             referer_keyword, referer_url, visit_entry_idaction_url, visit_entry_idaction_name, \
+             visit_exit_idaction_url, visit_exit_idaction_name FROM log_visit \
+             WHERE idsite = $1 AND visit_last_action_time >= $2 AND visit_last_action_time < $3) \
+             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {VISIT_METRICS} \
+             FROM v"
+        ),
+        // A missing or 0 referrer type is a direct entry (`makeReferrerTypeNonEmpty`).
+        format!(
+            "SELECT CAST(1 AS BIGINT) AS part, {no_id} AS id, \
+             CAST(CASE WHEN referer_type IS NULL OR referer_type = 0 THEN 1 \
+             ELSE referer_type END AS BIGINT) AS kind, referer_name, referer_keyword, referer_url, \
+             {VISIT_METRICS} FROM v GROUP BY 3, 4, 5, 6"
+        ),
+        keyed(2, url("visit_entry_idaction_url")),
+        keyed(
+            3,
+            title("visit_entry_idaction_name", "visit_entry_idaction_url"),
+        ),
+        keyed(4, url("visit_exit_idaction_url")),
+        keyed(5, title("visit_exit_idaction_name", "visit_exit_idaction_url")),
+    ]
+    .join(" UNION ALL ")
 }
 
-async fn load_groups(store: &Store, idsite: i64, from: i64, to: i64) -> Result<Vec<VisitGroup>> {
-    let sql = format!(
-        "SELECT CAST(CASE WHEN referer_type IS NULL OR referer_type = 0 THEN 1 \
-         ELSE referer_type END AS BIGINT) AS kind, referer_name, referer_keyword, referer_url, \
-         {VISIT_METRICS} FROM log_visit WHERE idsite = $1 \
-         AND visit_last_action_time >= $2 AND visit_last_action_time < $3 GROUP BY 1, 2, 3, 4"
-    );
-    Ok(on_db!(&store.db, pool => {
+/// The day's visits: totals, referrer groups and entry/exit groups.
+async fn load_visits(
+    store: &Store,
+    idsite: i64,
+    from: i64,
+    to: i64,
+) -> Result<(VisitTotals, Vec<VisitGroup>, Vec<actions::EntryExit>)> {
+    let sql = visits_sql();
+    let rows: Vec<VisitRow> = on_db!(&store.db, pool => {
         sqlx::query_as(&sql)
             .bind(idsite)
             .bind(from)
             .bind(to)
             .fetch_all(pool)
             .await?
-    }))
+    });
+    let mut totals = VisitTotals::default();
+    let mut groups = Vec::new();
+    let mut entry_exit = Vec::new();
+    for row in rows {
+        let g = row.group;
+        match row.part {
+            0 => {
+                totals = VisitTotals {
+                    visits: g.visits,
+                    uniq_visitors: g.uniq_visitors,
+                    users: g.users,
+                    actions: g.actions,
+                    max_actions: g.max_actions,
+                    visit_length: g.visit_length,
+                    bounces: g.bounces,
+                    converted: g.converted,
+                }
+            }
+            1 => groups.push(g),
+            part => entry_exit.push(actions::EntryExit {
+                side: i64::from(part >= 4),
+                id: row.id,
+                visits: g.visits,
+                uniq_visitors: g.uniq_visitors,
+                actions: g.actions,
+                visit_length: g.visit_length,
+                bounces: g.bounces,
+            }),
+        }
+    }
+    Ok((totals, groups, entry_exit))
 }
 
 async fn load_conversions(
@@ -132,10 +209,10 @@ async fn load_conversions(
 
 /// Computes the archive of the day whose UTC bounds are `[from, to)`.
 pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Result<ArchiveData> {
-    let totals = load_totals(store, idsite, from, to).await?;
-    let groups = load_groups(store, idsite, from, to).await?;
+    let (totals, groups, entry_exit) = load_visits(store, idsite, from, to).await?;
     let conversions = load_conversions(store, idsite, from, to).await?;
-    let action_rows = actions::load(store, idsite, from, to).await?;
+    let mut action_rows = actions::load(store, idsite, from, to).await?;
+    action_rows.entry_exit = entry_exit;
     let mut data = ArchiveData::default();
     visits_summary(&totals, &mut data.numeric);
     referrer_tables(&groups, &conversions, &mut data.blobs);
@@ -372,7 +449,7 @@ fn referrer_tables(
     // Matomo's query groups (see `VisitTree`), grouped in SQL.
     for group in groups {
         let labels = Labels::new(
-            Some(group.kind),
+            group.kind,
             &group.referer_name,
             &group.referer_keyword,
             &group.referer_url,
@@ -419,7 +496,7 @@ mod tests {
         user: bool,
     ) -> VisitGroup {
         VisitGroup {
-            kind,
+            kind: Some(kind),
             referer_name: (!name.is_empty()).then(|| name.to_owned()),
             referer_keyword: None,
             referer_url: (!url.is_empty()).then(|| url.to_owned()),
