@@ -8,7 +8,9 @@
 //! that follow only add columns to rows the first query created (`ArchivingHelper::
 //! getCachedActionRow`: "an entry page ID that was only seen yesterday" is dropped). Rows of
 //! different `idaction`s that share a label are summed, and a folder row is the sum of its
-//! children. This module keeps that structure: metrics per `idaction` first, then the trees.
+//! children. This module keeps that structure: metrics per `idaction` first, then the trees. The
+//! per-`idaction` sums and distinct counts are computed in SQL ([`load`], see `day` for why), so
+//! only one row per dictionary entry crosses the driver.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -112,15 +114,14 @@ pub(crate) struct GoalConversion {
 
 /// A non-event action, of any day, of a visit that converted on the day. Events carry their
 /// page's URL but Matomo's answers do not count them before a conversion (golden-seed1: a page
-/// viewed twice and then the subject of an event counts twice).
+/// viewed twice and then the subject of an event counts twice). Its page's and title's types are
+/// those of the day's rows (an action whose page has no row that day adds nothing).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct VisitAction {
     pub idvisit: i64,
     pub server_time: i64,
     pub idaction_url: Option<i64>,
     pub idaction_name: Option<i64>,
-    pub url_type: Option<i64>,
-    pub name_type: Option<i64>,
 }
 
 /// Everything the Actions archive of a day reads.
@@ -143,7 +144,7 @@ pub(crate) struct DayActions {
 
 /// One row of [`actions_sql`]: an [`ActionGroup`] (parts 0 and 1) or time spent (part 2).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub(crate) struct ActionRowSql {
+pub(crate) struct ActionSqlRow {
     pub part: i64,
     /// Part 2: the `idaction_name_ref` (with `id` the `idaction_url_ref`).
     pub id2: Option<i64>,
@@ -221,7 +222,7 @@ fn actions_sql() -> String {
 /// Reads the day `[from, to)` of a site (entry and exit groups come with the visits).
 pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<DayActions> {
     let sql = actions_sql();
-    let rows: Vec<ActionRowSql> = on_db!(&store.db, pool => {
+    let rows: Vec<ActionSqlRow> = on_db!(&store.db, pool => {
         sqlx::query_as(&sql).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
     });
     let (mut by_url, mut by_name, mut time) = (Vec::new(), Vec::new(), Vec::new());
@@ -256,11 +257,8 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
     });
     let converting_visit_actions = on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name, \
-             u.type AS url_type, n.type AS name_type \
+            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name \
              FROM log_link_visit_action a \
-             LEFT JOIN log_action u ON u.idaction = a.idaction_url \
-             LEFT JOIN log_action n ON n.idaction = a.idaction_name \
              WHERE a.idaction_event_category IS NULL \
              AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
              AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
@@ -702,6 +700,8 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
     for action in &day.converting_visit_actions {
         by_visit.entry(action.idvisit).or_default().push(action);
     }
+    // The URL must be a page (type 1), the name a title (type 4): the row's report says so.
+    let is = |id: &i64, report: Report| rows.get(id).is_some_and(|row| row.report == report);
     let mut groups: BTreeMap<(i64, i64, i64), PageGroup> = BTreeMap::new();
     for conversion in &day.conversions {
         let Some(actions) = by_visit.get(&conversion.idvisit) else {
@@ -712,12 +712,10 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
             .filter(|a| a.server_time <= conversion.server_time)
         {
             let pages = [
-                action
-                    .idaction_url
-                    .filter(|_| action.url_type == Some(TYPE_PAGE_URL)),
+                action.idaction_url.filter(|id| is(id, Report::Pages)),
                 action
                     .idaction_name
-                    .filter(|_| action.name_type == Some(TYPE_PAGE_TITLE)),
+                    .filter(|id| *id != TITLE_NOT_DEFINED && is(id, Report::Titles)),
             ];
             for idaction in pages.into_iter().flatten() {
                 let group = groups
@@ -877,8 +875,6 @@ mod tests {
                 server_time,
                 idaction_url: Some(idaction_url),
                 idaction_name: None,
-                url_type: Some(TYPE_PAGE_URL),
-                name_type: None,
             })
         };
         DayActions {

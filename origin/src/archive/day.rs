@@ -133,7 +133,10 @@ fn visits_sql() -> String {
             title("visit_entry_idaction_name", "visit_entry_idaction_url"),
         ),
         keyed(4, url("visit_exit_idaction_url")),
-        keyed(5, title("visit_exit_idaction_name", "visit_exit_idaction_url")),
+        keyed(
+            5,
+            title("visit_exit_idaction_name", "visit_exit_idaction_url"),
+        ),
     ]
     .join(" UNION ALL ")
 }
