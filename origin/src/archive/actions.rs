@@ -219,68 +219,12 @@ fn actions_sql() -> String {
     )
 }
 
-/// The day's actions grouped by [`actions_sql`].
-async fn load_groups(store: &Store, idsite: i64, from: i64, to: i64) -> Result<Vec<ActionSqlRow>> {
-    let sql = actions_sql();
-    Ok(on_db!(&store.db, pool => {
-        sqlx::query_as(&sql).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
-    }))
-}
-
-/// The day's conversions with their visit's entry page.
-async fn load_conversions(
-    store: &Store,
-    idsite: i64,
-    from: i64,
-    to: i64,
-) -> Result<Vec<GoalConversion>> {
-    Ok(on_db!(&store.db, pool => {
-        sqlx::query_as(
-            "SELECT c.idvisit, c.idgoal, c.server_time, c.revenue, c.pageviews_before, \
-             v.visit_entry_idaction_url, v.visit_entry_idaction_name \
-             FROM log_conversion c LEFT JOIN log_visit v ON v.idvisit = c.idvisit \
-             WHERE c.idsite = $1 AND c.server_time >= $2 AND c.server_time < $3 \
-             AND c.idgoal >= 0 ORDER BY c.idvisit, c.server_time, c.idgoal",
-        )
-        .bind(idsite)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?
-    }))
-}
-
-/// Every non-event action of the visits that converted on the day.
-async fn load_converting_visit_actions(
-    store: &Store,
-    idsite: i64,
-    from: i64,
-    to: i64,
-) -> Result<Vec<VisitAction>> {
-    Ok(on_db!(&store.db, pool => {
-        sqlx::query_as(
-            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name \
-             FROM log_link_visit_action a \
-             WHERE a.idaction_event_category IS NULL \
-             AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
-             AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
-             ORDER BY a.idvisit, a.server_time, a.idlink_va",
-        )
-        .bind(idsite)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?
-    }))
-}
-
 /// Reads the day `[from, to)` of a site (entry and exit groups come with the visits).
 pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<DayActions> {
-    let (rows, conversions, converting_visit_actions) = tokio::try_join!(
-        load_groups(store, idsite, from, to),
-        load_conversions(store, idsite, from, to),
-        load_converting_visit_actions(store, idsite, from, to),
-    )?;
+    let sql = actions_sql();
+    let rows: Vec<ActionSqlRow> = on_db!(&store.db, pool => {
+        sqlx::query_as(&sql).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
+    });
     let (mut by_url, mut by_name, mut time) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
         match row.part {
@@ -297,6 +241,35 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
             }
         }
     }
+    let conversions = on_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT c.idvisit, c.idgoal, c.server_time, c.revenue, c.pageviews_before, \
+             v.visit_entry_idaction_url, v.visit_entry_idaction_name \
+             FROM log_conversion c LEFT JOIN log_visit v ON v.idvisit = c.idvisit \
+             WHERE c.idsite = $1 AND c.server_time >= $2 AND c.server_time < $3 \
+             AND c.idgoal >= 0 ORDER BY c.idvisit, c.server_time, c.idgoal",
+        )
+        .bind(idsite)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
+    let converting_visit_actions = on_db!(&store.db, pool => {
+        sqlx::query_as(
+            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name \
+             FROM log_link_visit_action a \
+             WHERE a.idaction_event_category IS NULL \
+             AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
+             AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
+             ORDER BY a.idvisit, a.server_time, a.idlink_va",
+        )
+        .bind(idsite)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
     Ok(DayActions {
         by_url,
         by_name,

@@ -212,13 +212,9 @@ async fn load_conversions(
 
 /// Computes the archive of the day whose UTC bounds are `[from, to)`.
 pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Result<ArchiveData> {
-    // The reads are independent: run them at once on several pooled connections (SQLite runs
-    // each connection on its own thread), so the day's archive uses more than one core.
-    let ((totals, groups, entry_exit), conversions, mut action_rows) = tokio::try_join!(
-        load_visits(store, idsite, from, to),
-        load_conversions(store, idsite, from, to),
-        actions::load(store, idsite, from, to),
-    )?;
+    let (totals, groups, entry_exit) = load_visits(store, idsite, from, to).await?;
+    let conversions = load_conversions(store, idsite, from, to).await?;
+    let mut action_rows = actions::load(store, idsite, from, to).await?;
     action_rows.entry_exit = entry_exit;
     let mut data = ArchiveData::default();
     visits_summary(&totals, &mut data.numeric);
