@@ -8,13 +8,14 @@
 //! that follow only add columns to rows the first query created (`ArchivingHelper::
 //! getCachedActionRow`: "an entry page ID that was only seen yesterday" is dropped). Rows of
 //! different `idaction`s that share a label are summed, and a folder row is the sum of its
-//! children. This module keeps that structure: metrics per `idaction` first, then the trees.
+//! children. This module keeps that structure: metrics per `idaction` first, then the trees. The
+//! per-`idaction` sums and distinct counts are computed in SQL ([`load`], see `day` for why), so
+//! only one row per dictionary entry crosses the driver.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use super::{
     data::{ArchiveData, Rec, Table},
-    day::{ConversionLog, VisitLog},
     limits,
 };
 use crate::{
@@ -43,7 +44,7 @@ const TYPE_SITE_SEARCH: i64 = 8;
 /// The row key of pageviews without a title. Matomo keys such rows by `-type`
 /// (`ArchivingHelper::updateActionsTableWithRowQuery`: "so we don't mix 'page url not defined'
 /// with 'page title not defined'"); our tracker stores no title action for them.
-const TITLE_NOT_DEFINED: i64 = -TYPE_PAGE_TITLE;
+pub(crate) const TITLE_NOT_DEFINED: i64 = -TYPE_PAGE_TITLE;
 
 /// The numeric record of a goal's conversions in the period (`Goal_{idgoal}_nb_conversions`,
 /// plugins/Goals/Archiver.php::getRecordName), which the page conversion rate divides by.
@@ -51,25 +52,52 @@ pub fn goal_conversions_record(idgoal: i64) -> String {
     format!("Goal_{idgoal}_nb_conversions")
 }
 
-/// One action of the day with the names of its dictionary entries.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct ActionLog {
-    pub idvisit: i64,
-    pub idvisitor: Vec<u8>,
-    pub idaction_url: Option<i64>,
-    pub idaction_name: Option<i64>,
-    pub idaction_url_ref: Option<i64>,
-    pub idaction_name_ref: Option<i64>,
-    pub time_spent_ref_action: Option<i64>,
-    pub idaction_event_category: Option<i64>,
-    pub idaction_content_name: Option<i64>,
-    pub idaction_content_interaction: Option<i64>,
-    pub url_type: Option<i64>,
-    pub url_name: Option<String>,
+/// The day's non-event, non-content actions of one dictionary entry (`idaction`), grouped in SQL,
+/// with the entry's type, name and URL prefix. Grouped by `idaction_url`, the group also carries
+/// the `Actions.get` counts of its actions; grouped by `idaction_name`, those are 0.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct ActionGroup {
+    /// The `idaction` ([`TITLE_NOT_DEFINED`] for pageviews without a title, `None` for actions
+    /// without one).
+    pub id: Option<i64>,
+    /// `log_action.type` of `id`.
+    pub kind: Option<i64>,
+    pub name: Option<String>,
     pub url_prefix: Option<i64>,
-    pub name_type: Option<i64>,
-    pub name_name: Option<String>,
-    pub ref_name_type: Option<i64>,
+    /// Non-event, non-content actions, their distinct visits and visitors.
+    pub hits: i64,
+    pub visits: i64,
+    pub visitors: i64,
+    /// Hits whose previous page was a site search.
+    pub following_search: i64,
+    /// Of the hits, site searches (`idaction_name` of type 8) and the others, with the others'
+    /// distinct visits (the `nb_uniq_*` counts).
+    pub searches: i64,
+    pub views: i64,
+    pub uniq_views: i64,
+    /// Events and content interactions (not in `hits`), which `Actions.get`'s `hits` counts.
+    pub events: i64,
+    pub interactions: i64,
+}
+
+/// Time spent on an `idaction`: the sum of `time_spent_ref_action` of the actions that referenced
+/// it.
+#[derive(Debug, Clone)]
+pub(crate) struct TimeSpent {
+    pub id: i64,
+    pub time: i64,
+}
+
+/// The day's visits that entered (`side` 0) or left (`side` 1) on one `idaction`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EntryExit {
+    pub side: i64,
+    pub id: Option<i64>,
+    pub visits: i64,
+    pub uniq_visitors: i64,
+    pub actions: i64,
+    pub visit_length: i64,
+    pub bounces: i64,
 }
 
 /// A conversion of the day with what the page goal metrics need.
@@ -86,51 +114,133 @@ pub(crate) struct GoalConversion {
 
 /// A non-event action, of any day, of a visit that converted on the day. Events carry their
 /// page's URL but Matomo's answers do not count them before a conversion (golden-seed1: a page
-/// viewed twice and then the subject of an event counts twice).
+/// viewed twice and then the subject of an event counts twice). Its page's and title's types are
+/// those of the day's rows (an action whose page has no row that day adds nothing).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct VisitAction {
     pub idvisit: i64,
     pub server_time: i64,
     pub idaction_url: Option<i64>,
     pub idaction_name: Option<i64>,
-    pub url_type: Option<i64>,
-    pub name_type: Option<i64>,
 }
 
 /// Everything the Actions archive of a day reads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DayActions {
-    /// The day's actions in visit order.
-    pub actions: Vec<ActionLog>,
+    /// The day's actions grouped by `idaction_url`.
+    pub by_url: Vec<ActionGroup>,
+    /// The day's non-event, non-content actions grouped by `idaction_name` (or
+    /// [`TITLE_NOT_DEFINED`]).
+    pub by_name: Vec<ActionGroup>,
+    /// Time spent per referenced `idaction_url_ref` and `idaction_name_ref`.
+    pub time: Vec<TimeSpent>,
+    /// The day's visits grouped by entry and exit page URL and title.
+    pub entry_exit: Vec<EntryExit>,
     /// The day's conversions (`idgoal >= 0`) with their visit's entry page.
     pub conversions: Vec<GoalConversion>,
     /// Every action of the visits in `conversions`, in visit order.
     pub converting_visit_actions: Vec<VisitAction>,
 }
 
-/// Reads the day `[from, to)` of a site.
-pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<DayActions> {
-    let actions = on_db!(&store.db, pool => {
-        sqlx::query_as(
-            "SELECT a.idvisit, a.idvisitor, a.idaction_url, a.idaction_name, \
-             a.idaction_url_ref, a.idaction_name_ref, \
-             a.time_spent_ref_action, a.idaction_event_category, a.idaction_content_name, \
-             a.idaction_content_interaction, u.type AS url_type, u.name AS url_name, \
-             u.url_prefix AS url_prefix, n.type AS name_type, n.name AS name_name, \
-             r.type AS ref_name_type \
-             FROM log_link_visit_action a \
-             LEFT JOIN log_action u ON u.idaction = a.idaction_url \
-             LEFT JOIN log_action n ON n.idaction = a.idaction_name \
-             LEFT JOIN log_action r ON r.idaction = a.idaction_name_ref \
-             WHERE a.idsite = $1 AND a.server_time >= $2 AND a.server_time < $3 \
-             ORDER BY a.idvisit, a.server_time, a.idlink_va",
+/// One row of [`actions_sql`]: an [`ActionGroup`] (parts 0 and 1) or time spent (part 2).
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct ActionSqlRow {
+    pub part: i64,
+    /// Part 2: the `idaction_name_ref` (with `id` the `idaction_url_ref`).
+    pub id2: Option<i64>,
+    #[sqlx(flatten)]
+    pub group: ActionGroup,
+}
+
+/// Every grouping of the day's actions in one statement, so the actions are read once (a
+/// materialized CTE, which SQLite and PostgreSQL both support); each group's `idaction` is then
+/// resolved to its dictionary entry once.
+///
+/// - Part 0 groups by `idaction_url`: the non-event, non-content actions (`archiveDayActions`,
+///   `WHERE idaction_event_category IS NULL`; content actions have their own reports), their
+///   distinct visits and visitors, those that followed a site search
+///   (`updateQuerySelectFromForSiteSearch`), and the `Actions.get` counts (site searches, their
+///   name of type 8, are not pageviews; events and content interactions are hits).
+/// - Part 1 groups the same actions by `idaction_name`; a pageview without a name counts on
+///   [`TITLE_NOT_DEFINED`].
+/// - Part 2 is the time spent on a page: `time_spent_ref_action` of the non-event actions that
+///   followed it, by `idaction_url_ref` and `idaction_name_ref` (`archiveDayActionsTime`).
+fn actions_sql() -> String {
+    let search = |column: &str| {
+        format!(
+            "CASE WHEN a.{column} IN (SELECT s.idaction FROM log_action s \
+             WHERE s.type = {TYPE_SITE_SEARCH}) THEN 1 ELSE 0 END"
         )
-        .bind(idsite)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?
+    };
+    let zero = "CAST(0 AS BIGINT)";
+    format!(
+        "WITH d AS MATERIALIZED (SELECT a.idvisit, a.idvisitor, a.idaction_url, \
+         a.idaction_url_ref, a.idaction_name_ref, a.time_spent_ref_action AS time_spent, \
+         CASE WHEN a.idaction_event_category IS NULL AND a.idaction_content_name IS NULL \
+         THEN 1 ELSE 0 END AS plain, \
+         CASE WHEN a.idaction_event_category IS NOT NULL THEN 1 ELSE 0 END AS event, \
+         CASE WHEN a.idaction_event_category IS NULL AND a.idaction_content_name IS NOT NULL \
+         AND a.idaction_content_interaction IS NOT NULL THEN 1 ELSE 0 END AS interaction, \
+         {search_name} AS search, {after_search} AS after_search, \
+         CASE WHEN a.idaction_name IS NOT NULL THEN a.idaction_name \
+         WHEN a.idaction_url IN (SELECT p.idaction FROM log_action p \
+         WHERE p.type = {TYPE_PAGE_URL}) THEN {TITLE_NOT_DEFINED} END AS name_key \
+         FROM log_link_visit_action a \
+         WHERE a.idsite = $1 AND a.server_time >= $2 AND a.server_time < $3) \
+         SELECT g.part, g.id, g.id2, l.type AS kind, l.name, l.url_prefix, g.hits, g.visits, \
+         g.visitors, g.following_search, g.searches, g.views, g.uniq_views, g.events, \
+         g.interactions FROM (\
+         SELECT CAST(0 AS BIGINT) AS part, d.idaction_url AS id, CAST(NULL AS BIGINT) AS id2, \
+         CAST(SUM(d.plain) AS BIGINT) AS hits, \
+         COUNT(DISTINCT CASE WHEN d.plain = 1 THEN d.idvisit END) AS visits, \
+         COUNT(DISTINCT CASE WHEN d.plain = 1 THEN d.idvisitor END) AS visitors, \
+         CAST(SUM(d.plain * d.after_search) AS BIGINT) AS following_search, \
+         CAST(SUM(d.plain * d.search) AS BIGINT) AS searches, \
+         CAST(SUM(d.plain * (1 - d.search)) AS BIGINT) AS views, \
+         COUNT(DISTINCT CASE WHEN d.plain = 1 AND d.search = 0 THEN d.idvisit END) \
+         AS uniq_views, \
+         CAST(SUM(d.event) AS BIGINT) AS events, \
+         CAST(SUM(d.interaction) AS BIGINT) AS interactions \
+         FROM d GROUP BY d.idaction_url \
+         UNION ALL \
+         SELECT CAST(1 AS BIGINT), CAST(d.name_key AS BIGINT), CAST(NULL AS BIGINT), \
+         COUNT(*), COUNT(DISTINCT d.idvisit), COUNT(DISTINCT d.idvisitor), \
+         CAST(SUM(d.after_search) AS BIGINT), {zero}, {zero}, {zero}, {zero}, {zero} \
+         FROM d WHERE d.plain = 1 AND d.name_key IS NOT NULL GROUP BY d.name_key \
+         UNION ALL \
+         SELECT CAST(2 AS BIGINT), d.idaction_url_ref, d.idaction_name_ref, \
+         CAST(SUM(d.time_spent) AS BIGINT), {zero}, {zero}, {zero}, {zero}, {zero}, {zero}, \
+         {zero}, {zero} \
+         FROM d WHERE d.event = 0 AND d.time_spent > 0 \
+         GROUP BY d.idaction_url_ref, d.idaction_name_ref\
+         ) g LEFT JOIN log_action l ON l.idaction = g.id",
+        search_name = search("idaction_name"),
+        after_search = search("idaction_name_ref"),
+    )
+}
+
+/// Reads the day `[from, to)` of a site (entry and exit groups come with the visits).
+pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Result<DayActions> {
+    let sql = actions_sql();
+    let rows: Vec<ActionSqlRow> = on_db!(&store.db, pool => {
+        sqlx::query_as(&sql).bind(idsite).bind(from).bind(to).fetch_all(pool).await?
     });
+    let (mut by_url, mut by_name, mut time) = (Vec::new(), Vec::new(), Vec::new());
+    for row in rows {
+        match row.part {
+            0 => by_url.push(row.group),
+            1 => by_name.push(row.group),
+            _ => {
+                // Time goes to the referenced URL and to the referenced name.
+                let spent = row.group.hits;
+                for id in [row.group.id, row.id2].into_iter().flatten() {
+                    if id > 0 {
+                        time.push(TimeSpent { id, time: spent });
+                    }
+                }
+            }
+        }
+    }
     let conversions = on_db!(&store.db, pool => {
         sqlx::query_as(
             "SELECT c.idvisit, c.idgoal, c.server_time, c.revenue, c.pageviews_before, \
@@ -147,11 +257,8 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
     });
     let converting_visit_actions = on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name, \
-             u.type AS url_type, n.type AS name_type \
+            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name \
              FROM log_link_visit_action a \
-             LEFT JOIN log_action u ON u.idaction = a.idaction_url \
-             LEFT JOIN log_action n ON n.idaction = a.idaction_name \
              WHERE a.idaction_event_category IS NULL \
              AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
              AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
@@ -164,44 +271,13 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
         .await?
     });
     Ok(DayActions {
-        actions,
+        by_url,
+        by_name,
+        time,
+        entry_exit: Vec::new(),
         conversions,
         converting_visit_actions,
     })
-}
-
-/// What an action is, as the `Actions.get` counts see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Pageview,
-    Search,
-    Outlink,
-    Download,
-    Event,
-    /// A content interaction counts as an action; an impression does not.
-    Content {
-        interaction: bool,
-    },
-    Other,
-}
-
-fn kind(action: &ActionLog) -> Kind {
-    if action.idaction_event_category.is_some() {
-        Kind::Event
-    } else if action.idaction_content_name.is_some() {
-        Kind::Content {
-            interaction: action.idaction_content_interaction.is_some(),
-        }
-    } else if action.name_type == Some(TYPE_SITE_SEARCH) {
-        Kind::Search
-    } else {
-        match action.url_type {
-            Some(TYPE_PAGE_URL) => Kind::Pageview,
-            Some(TYPE_OUTLINK) => Kind::Outlink,
-            Some(TYPE_DOWNLOAD) => Kind::Download,
-            _ => Kind::Other,
-        }
-    }
 }
 
 /// The report an action type's rows go to.
@@ -305,21 +381,21 @@ fn title_label(title: &str) -> String {
     }
 }
 
-/// The metrics of one `idaction` of the day.
+/// The metrics of one `idaction` of the day (integers, as SQL counted them).
 #[derive(Debug, Default)]
 struct Acc {
-    hits: f64,
-    visits: HashSet<i64>,
-    visitors: HashSet<Vec<u8>>,
-    time: f64,
-    following_search: f64,
-    entry_visits: f64,
-    entry_visitors: HashSet<Vec<u8>>,
-    entry_actions: f64,
-    entry_length: f64,
-    entry_bounces: f64,
-    exit_visits: f64,
-    exit_visitors: HashSet<Vec<u8>>,
+    hits: i64,
+    visits: i64,
+    visitors: i64,
+    time: i64,
+    following_search: i64,
+    entry_visits: i64,
+    entry_visitors: i64,
+    entry_actions: i64,
+    entry_length: i64,
+    entry_bounces: i64,
+    exit_visits: i64,
+    exit_visitors: i64,
     goals: BTreeMap<i64, BTreeMap<String, f64>>,
 }
 
@@ -346,32 +422,32 @@ impl ActionRow {
     fn leaf(&self) -> Rec {
         let acc = &self.acc;
         let mut rec = Rec::new(String::new());
-        let mut put = |name: &str, value: f64| {
-            rec.m.insert(name.to_owned(), value);
+        let mut put = |name: &str, value: i64| {
+            rec.m.insert(name.to_owned(), value as f64);
         };
         let uniques = self.report.keeps_uniques();
-        put("nb_visits", acc.visits.len() as f64);
+        put("nb_visits", acc.visits);
         if uniques {
-            put("nb_uniq_visitors", acc.visitors.len() as f64);
+            put("nb_uniq_visitors", acc.visitors);
         }
         put("nb_hits", acc.hits);
         put("sum_time_spent", acc.time);
-        if acc.entry_visits > 0.0 {
+        if acc.entry_visits > 0 {
             if uniques {
-                put("entry_nb_uniq_visitors", acc.entry_visitors.len() as f64);
+                put("entry_nb_uniq_visitors", acc.entry_visitors);
             }
             put("entry_nb_visits", acc.entry_visits);
             put("entry_nb_actions", acc.entry_actions);
             put("entry_sum_visit_length", acc.entry_length);
             put("entry_bounce_count", acc.entry_bounces);
         }
-        if acc.exit_visits > 0.0 {
+        if acc.exit_visits > 0 {
             if uniques {
-                put("exit_nb_uniq_visitors", acc.exit_visitors.len() as f64);
+                put("exit_nb_uniq_visitors", acc.exit_visitors);
             }
             put("exit_nb_visits", acc.exit_visits);
         }
-        if acc.following_search > 0.0 {
+        if acc.following_search > 0 {
             put("nb_hits_following_search", acc.following_search);
         }
         rec.goals.clone_from(&acc.goals);
@@ -449,155 +525,82 @@ fn quotient3(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The row key of a visit's entry or exit title: its `idaction_name`, or the "not defined" row
-/// when the page had no title.
-fn title_key(name: Option<i64>, url: Option<i64>) -> Option<i64> {
-    match name {
-        Some(id) if id > 0 => Some(id),
-        None if url.is_some_and(|id| id > 0) => Some(TITLE_NOT_DEFINED),
-        _ => None,
-    }
-}
-
 /// Fills the Actions metrics and tables of a day archive.
-pub(crate) fn archive(
-    visits: &[VisitLog],
-    day: &DayActions,
-    _conversions: &[ConversionLog],
-    data: &mut ArchiveData,
-) {
-    let actions = &day.actions;
-    let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
-    let mut uniq: BTreeMap<&str, HashSet<(i64, Option<i64>)>> = BTreeMap::new();
-    let mut hits = 0.0;
+pub(crate) fn archive(day: &DayActions, data: &mut ArchiveData) {
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut hits = 0;
     let mut rows: HashMap<i64, ActionRow> = HashMap::new();
 
-    // The `Actions.get` counts, then the rows: every non-event action counts on the row of its
-    // URL and on the row of its name (`archiveDayActions`, once per dictionary column, `WHERE
-    // idaction_event_category IS NULL`). Content actions have their own reports.
-    for action in actions {
-        let kind = kind(action);
-        if !matches!(kind, Kind::Content { interaction: false } | Kind::Other) {
-            hits += 1.0;
-        }
-        match kind {
-            Kind::Pageview => {
-                *counts.entry("nb_pageviews").or_default() += 1.0;
-                uniq.entry("nb_uniq_pageviews")
-                    .or_default()
-                    .insert((action.idvisit, action.idaction_url));
-            }
-            Kind::Search => *counts.entry("nb_searches").or_default() += 1.0,
-            Kind::Outlink | Kind::Download => {
-                let (count, uniq_name) = if kind == Kind::Outlink {
-                    ("nb_outlinks", "nb_uniq_outlinks")
-                } else {
-                    ("nb_downloads", "nb_uniq_downloads")
-                };
-                *counts.entry(count).or_default() += 1.0;
-                uniq.entry(uniq_name)
-                    .or_default()
-                    .insert((action.idvisit, action.idaction_url));
-            }
-            _ => {}
-        }
-        if matches!(kind, Kind::Event | Kind::Content { .. }) {
-            continue;
-        }
-        let mut hit = |id: i64, report: Report, name: &str, prefix: Option<i64>| {
-            let row = rows.entry(id).or_insert_with(|| ActionRow {
-                report,
-                name: name.to_owned(),
-                prefix,
-                acc: Acc::default(),
-            });
-            let acc = &mut row.acc;
-            acc.hits += 1.0;
-            acc.visits.insert(action.idvisit);
-            acc.visitors.insert(action.idvisitor.clone());
-            // `updateQuerySelectFromForSiteSearch`: hits whose previous page was a site search.
-            if action.ref_name_type == Some(TYPE_SITE_SEARCH) {
-                acc.following_search += 1.0;
-            }
+    // The `Actions.get` counts, then the rows: every non-event, non-content action counts on the
+    // row of its URL and on the row of its name (`archiveDayActions`, once per dictionary column,
+    // `WHERE idaction_event_category IS NULL`). Content actions have their own reports. A site
+    // search (its name of type 8) is not a pageview; events and content interactions are hits.
+    for group in &day.by_url {
+        hits += group.events + group.interactions + group.searches;
+        *counts.entry("nb_searches").or_default() += group.searches;
+        let report = group.kind.and_then(Report::of_url_type);
+        let (count, uniq) = match report {
+            Some(Report::Pages) => ("nb_pageviews", "nb_uniq_pageviews"),
+            Some(Report::Outlinks) => ("nb_outlinks", "nb_uniq_outlinks"),
+            Some(Report::Downloads) => ("nb_downloads", "nb_uniq_downloads"),
+            _ => continue,
         };
-        if let (Some(id), Some(report)) = (
-            action.idaction_url,
-            action.url_type.and_then(Report::of_url_type),
-        ) {
-            hit(
-                id,
-                report,
-                action.url_name.as_deref().unwrap_or(""),
-                action.url_prefix,
-            );
-        }
-        match (
-            action.idaction_name,
-            action.name_type.and_then(Report::of_name_type),
-        ) {
-            (Some(id), Some(report)) => {
-                hit(id, report, action.name_name.as_deref().unwrap_or(""), None)
-            }
-            (None, _) if action.url_type == Some(TYPE_PAGE_URL) => {
-                hit(TITLE_NOT_DEFINED, Report::Titles, "", None);
-            }
-            _ => {}
-        }
+        hits += group.views;
+        *counts.entry(count).or_default() += group.views;
+        *counts.entry(uniq).or_default() += group.uniq_views;
     }
-
-    // Time on a page: the `time_spent_ref_action` of the actions that followed it, grouped by
-    // their `idaction_url_ref` and `idaction_name_ref` (`archiveDayActionsTime`: non-event
-    // actions with a time above 0). The reference is the visit's last page or search, so
-    // outlinks and downloads get no time.
-    for action in actions {
-        let time = action.time_spent_ref_action.unwrap_or(0);
-        if time <= 0 || action.idaction_event_category.is_some() {
+    let url_rows = day
+        .by_url
+        .iter()
+        .filter_map(|g| Some((g, g.kind.and_then(Report::of_url_type)?)));
+    let name_rows = day.by_name.iter().filter_map(|g| {
+        if g.id == Some(TITLE_NOT_DEFINED) {
+            Some((g, Report::Titles))
+        } else {
+            Some((g, g.kind.and_then(Report::of_name_type)?))
+        }
+    });
+    for (group, report) in url_rows.chain(name_rows) {
+        let Some(id) = group.id.filter(|_| group.hits > 0) else {
             continue;
-        }
-        for id in [action.idaction_url_ref, action.idaction_name_ref]
-            .into_iter()
-            .flatten()
-            .filter(|id| *id > 0)
-        {
-            if let Some(row) = rows.get_mut(&id) {
-                row.acc.time += time as f64;
-            }
+        };
+        let row = rows.entry(id).or_insert_with(|| ActionRow {
+            report,
+            name: group.name.clone().unwrap_or_default(),
+            prefix: group.url_prefix,
+            acc: Acc::default(),
+        });
+        let acc = &mut row.acc;
+        acc.hits += group.hits;
+        acc.visits += group.visits;
+        acc.visitors += group.visitors;
+        acc.following_search += group.following_search;
+    }
+
+    // Time on a page: the time of the actions that followed it. The reference is the visit's
+    // last page or search, so outlinks and downloads get no time.
+    for spent in &day.time {
+        if let Some(row) = rows.get_mut(&spent.id) {
+            row.acc.time += spent.time;
         }
     }
 
-    // Entry and exit metrics from the day's visits (`archiveDayEntryActions`,
-    // `archiveDayExitActions`), on rows the day's actions created.
-    for visit in visits {
-        let entries = [
-            visit.visit_entry_idaction_url.filter(|id| *id > 0),
-            title_key(
-                visit.visit_entry_idaction_name,
-                visit.visit_entry_idaction_url,
-            ),
-        ];
-        for id in entries.into_iter().flatten() {
-            if let Some(row) = rows.get_mut(&id) {
-                let acc = &mut row.acc;
-                acc.entry_visits += 1.0;
-                acc.entry_visitors.insert(visit.idvisitor.clone());
-                acc.entry_actions += visit.visit_total_actions as f64;
-                acc.entry_length += visit.visit_total_time as f64;
-                // `sum(case visit_total_actions when 1 then 1 when 0 then 1 else 0 end)`.
-                acc.entry_bounces += f64::from(u8::from(visit.visit_total_actions <= 1));
-            }
-        }
-        let exits = [
-            visit.visit_exit_idaction_url.filter(|id| *id > 0),
-            title_key(
-                visit.visit_exit_idaction_name,
-                visit.visit_exit_idaction_url,
-            ),
-        ];
-        for id in exits.into_iter().flatten() {
-            if let Some(row) = rows.get_mut(&id) {
-                row.acc.exit_visits += 1.0;
-                row.acc.exit_visitors.insert(visit.idvisitor.clone());
-            }
+    // Entry and exit metrics from the day's visits, on rows the day's actions created.
+    for group in &day.entry_exit {
+        let Some(row) = group.id.and_then(|id| rows.get_mut(&id)) else {
+            continue;
+        };
+        let acc = &mut row.acc;
+        if group.side == 0 {
+            acc.entry_visits += group.visits;
+            acc.entry_visitors += group.uniq_visitors;
+            acc.entry_actions += group.actions;
+            acc.entry_length += group.visit_length;
+            // `sum(case visit_total_actions when 1 then 1 when 0 then 1 else 0 end)`.
+            acc.entry_bounces += group.bounces;
+        } else {
+            acc.exit_visits += group.visits;
+            acc.exit_visitors += group.uniq_visitors;
         }
     }
 
@@ -610,9 +613,6 @@ pub(crate) fn archive(
             .or_default() += 1.0;
     }
 
-    for (name, set) in uniq {
-        counts.insert(name, set.len() as f64);
-    }
     for name in [
         "nb_pageviews",
         "nb_uniq_pageviews",
@@ -622,10 +622,12 @@ pub(crate) fn archive(
         "nb_uniq_outlinks",
         "nb_searches",
     ] {
-        data.numeric
-            .insert(name.to_owned(), counts.get(name).copied().unwrap_or(0.0));
+        data.numeric.insert(
+            name.to_owned(),
+            counts.get(name).copied().unwrap_or(0) as f64,
+        );
     }
-    data.numeric.insert("hits".to_owned(), hits);
+    data.numeric.insert("hits".to_owned(), hits as f64);
 
     // Rows sharing a label are summed; the leaf's `url` is the one of the entry with the most
     // hits, ties to the first name (`updateActionsTableWithRowQuery` reads rows by
@@ -634,7 +636,7 @@ pub(crate) fn archive(
     ordered.sort_by(|(ida, a), (idb, b)| {
         b.acc
             .hits
-            .total_cmp(&a.acc.hits)
+            .cmp(&a.acc.hits)
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| ida.cmp(idb))
     });
@@ -698,6 +700,8 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
     for action in &day.converting_visit_actions {
         by_visit.entry(action.idvisit).or_default().push(action);
     }
+    // The URL must be a page (type 1), the name a title (type 4): the row's report says so.
+    let is = |id: &i64, report: Report| rows.get(id).is_some_and(|row| row.report == report);
     let mut groups: BTreeMap<(i64, i64, i64), PageGroup> = BTreeMap::new();
     for conversion in &day.conversions {
         let Some(actions) = by_visit.get(&conversion.idvisit) else {
@@ -708,12 +712,10 @@ fn page_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
             .filter(|a| a.server_time <= conversion.server_time)
         {
             let pages = [
-                action
-                    .idaction_url
-                    .filter(|_| action.url_type == Some(TYPE_PAGE_URL)),
+                action.idaction_url.filter(|id| is(id, Report::Pages)),
                 action
                     .idaction_name
-                    .filter(|_| action.name_type == Some(TYPE_PAGE_TITLE)),
+                    .filter(|id| *id != TITLE_NOT_DEFINED && is(id, Report::Titles)),
             ];
             for idaction in pages.into_iter().flatten() {
                 let group = groups
@@ -785,7 +787,7 @@ fn entry_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
         let Some(row) = rows.get_mut(&idaction) else {
             continue;
         };
-        let entries = row.acc.entry_visits;
+        let entries = row.acc.entry_visits as f64;
         let goal = row.acc.goals.entry(idgoal).or_default();
         let revenue = revenue.map(round2);
         if let Some(revenue) = revenue {
@@ -815,42 +817,31 @@ mod tests {
         assert_eq!(link_path("ftp://files/x.zip"), ["ftp:", "files", "/x.zip"]);
     }
 
-    fn page(idvisit: i64, idaction: i64, name: &str, title: i64) -> ActionLog {
-        ActionLog {
-            idvisit,
-            idvisitor: vec![idvisit as u8],
-            idaction_url: Some(idaction),
-            idaction_name: Some(title),
-            idaction_url_ref: None,
-            idaction_name_ref: None,
-            time_spent_ref_action: None,
-            idaction_event_category: None,
-            idaction_content_name: None,
-            idaction_content_interaction: None,
-            url_type: Some(TYPE_PAGE_URL),
-            url_name: Some(name.to_owned()),
-            url_prefix: Some(2),
-            name_type: Some(TYPE_PAGE_TITLE),
-            name_name: Some(format!("title {idaction}")),
-            ref_name_type: None,
+    /// A dictionary entry's group: `hits` actions in as many visits of as many visitors.
+    fn group(id: i64, kind: i64, name: &str, hits: i64) -> ActionGroup {
+        ActionGroup {
+            id: Some(id),
+            kind: Some(kind),
+            name: Some(name.to_owned()),
+            url_prefix: (kind == TYPE_PAGE_URL).then_some(2),
+            hits,
+            visits: hits,
+            visitors: hits,
+            views: if kind == TYPE_PAGE_URL { hits } else { 0 },
+            uniq_views: if kind == TYPE_PAGE_URL { hits } else { 0 },
+            ..ActionGroup::default()
         }
     }
 
-    fn visit(idvisit: i64, entry: i64, exit: i64) -> VisitLog {
-        VisitLog {
-            idvisitor: vec![idvisit as u8],
-            user_id: None,
-            visit_total_actions: 2,
-            visit_total_time: 100,
-            visit_goal_converted: 1,
-            referer_type: None,
-            referer_name: None,
-            referer_keyword: None,
-            referer_url: None,
-            visit_entry_idaction_url: Some(entry),
-            visit_entry_idaction_name: None,
-            visit_exit_idaction_url: Some(exit),
-            visit_exit_idaction_name: None,
+    fn entry_exit(side: i64, id: i64, visits: i64) -> EntryExit {
+        EntryExit {
+            side,
+            id: Some(id),
+            visits,
+            uniq_visitors: visits,
+            actions: 2 * visits,
+            visit_length: 100 * visits,
+            bounces: 0,
         }
     }
 
@@ -862,37 +853,35 @@ mod tests {
             .unwrap_or_else(|| panic!("no row {label}"))
     }
 
-    /// Two visits view `/p/a` (id 1) then `/p/b` (id 2) and convert goal 1 after 1 and 3
-    /// pageviews; the second visit's event on `/p/a` does not count.
+    /// Two visits view `/p/a` (id 1, title 10) then `/p/b` (id 2, title 20), 30 s on `/p/a` in
+    /// the first, and convert goal 1 after 1 and 3 pageviews; the second visit's event on `/p/a`
+    /// does not count.
     fn day() -> DayActions {
-        let mut b1 = page(10, 2, "example.com/p/b", 20);
-        b1.idaction_url_ref = Some(1);
-        b1.idaction_name_ref = Some(10);
-        b1.time_spent_ref_action = Some(30);
-        let mut event = page(11, 1, "example.com/p/a", 10);
-        event.idaction_event_category = Some(99);
-        event.idaction_name = None;
-        event.time_spent_ref_action = Some(500);
-        event.idaction_url_ref = Some(1);
-        let actions = vec![
-            page(10, 1, "example.com/p/a", 10),
-            b1,
-            page(11, 1, "example.com/p/a", 10),
-            event,
-            page(11, 2, "example.com/p/b", 20),
+        let mut a = group(1, TYPE_PAGE_URL, "example.com/p/a", 2);
+        a.events = 1;
+        let by_url = vec![a, group(2, TYPE_PAGE_URL, "example.com/p/b", 2)];
+        let by_name = vec![
+            group(10, TYPE_PAGE_TITLE, "title 10", 2),
+            group(20, TYPE_PAGE_TITLE, "title 20", 2),
         ];
+        let time = vec![
+            TimeSpent { id: 1, time: 30 },
+            TimeSpent { id: 10, time: 30 },
+        ];
+        let entry_exit = vec![entry_exit(0, 1, 2), entry_exit(1, 2, 2)];
         let converting = |idvisit: i64, idaction_url: i64, server_time: i64, event: bool| {
             (!event).then_some(VisitAction {
                 idvisit,
                 server_time,
                 idaction_url: Some(idaction_url),
                 idaction_name: None,
-                url_type: Some(TYPE_PAGE_URL),
-                name_type: None,
             })
         };
         DayActions {
-            actions,
+            by_url,
+            by_name,
+            time,
+            entry_exit,
             conversions: vec![
                 GoalConversion {
                     idvisit: 10,
@@ -929,26 +918,32 @@ mod tests {
     #[test]
     fn folders_sum_their_pages_and_time_goes_to_the_referenced_page() {
         let mut data = ArchiveData::default();
-        archive(&[visit(10, 1, 2), visit(11, 1, 2)], &day(), &[], &mut data);
+        archive(&day(), &mut data);
         let pages = &data.blobs[RECORD_PAGE_URLS];
         let folder = find(pages, "p");
         // Two pages seen in two visits each: the folder sums them, it does not count visits.
         assert_eq!(folder.get("nb_visits"), 4.0);
         let sub = folder.sub.as_ref().expect("subtable");
         let a = find(sub, "/a");
-        // 30 s from the page that followed; the event's 500 s are not page time.
+        // 30 s from the page that followed.
         assert_eq!(a.get("sum_time_spent"), 30.0);
         assert_eq!(a.get("nb_hits"), 2.0);
         assert_eq!(a.get("entry_nb_visits"), 2.0);
         assert_eq!(a.meta["url"], "https://example.com/p/a");
         assert_eq!(find(sub, "/b").get("exit_nb_visits"), 2.0);
         assert_eq!(data.numeric[&goal_conversions_record(1)], 2.0);
+        // Four pageviews in two visits on two URLs, plus the event.
+        assert_eq!(data.numeric["nb_pageviews"], 4.0);
+        assert_eq!(data.numeric["nb_uniq_pageviews"], 4.0);
+        assert_eq!(data.numeric["hits"], 5.0);
+        let titles = &data.blobs[RECORD_PAGE_TITLES];
+        assert_eq!(find(titles, " title 10").get("sum_time_spent"), 30.0);
     }
 
     #[test]
     fn pages_before_a_conversion_share_it_and_keep_the_largest_page_count() {
         let mut data = ArchiveData::default();
-        archive(&[visit(10, 1, 2), visit(11, 1, 2)], &day(), &[], &mut data);
+        archive(&day(), &mut data);
         let pages = &data.blobs[RECORD_PAGE_URLS];
         let folder = find(pages, "p");
         let a = &find(folder.sub.as_ref().expect("subtable"), "/a").goals[&1];
