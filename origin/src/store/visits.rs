@@ -487,6 +487,35 @@ pub async fn latest_visit(
     }))
 }
 
+/// The most recent visit (by last action time, then id) of each of many visitors or
+/// fingerprints, in one statement per chunk of keys; keys without a visit have no row.
+pub async fn latest_visits(
+    tx: &mut Tx,
+    by_config: bool,
+    keys: &[(i64, Vec<u8>)],
+) -> Result<Vec<Visit>> {
+    let column = if by_config { "config_id" } else { "idvisitor" };
+    let head = format!(
+        "SELECT {} FROM log_visit WHERE idvisit IN (SELECT (SELECT l.idvisit FROM log_visit l \
+         WHERE l.idsite = k.column1 AND l.{column} = k.column2 \
+         ORDER BY l.visit_last_action_time DESC, l.idvisit DESC LIMIT 1) FROM (",
+        Visit::COLUMNS.join(", ")
+    );
+    let mut visits = Vec::new();
+    for chunk in chunks(keys, 2) {
+        let rows: Vec<Visit> = on_db!(tx, tx => {
+            let mut query = QueryBuilder::new(&head);
+            query.push_values(chunk, |mut row, (idsite, key)| {
+                row.push_bind(*idsite).push_bind(key);
+            });
+            query.push(") AS k)");
+            query.build_query_as().fetch_all(&mut **tx).await?
+        });
+        visits.extend(rows);
+    }
+    Ok(visits)
+}
+
 /// The latest action of a visit, by time (for rows that do not keep it, see [`Visit`]).
 pub async fn last_action(tx: &mut Tx, idvisit: i64) -> Result<Option<LastAction>> {
     Ok(on_db!(tx, tx => {

@@ -32,8 +32,8 @@ type Key = (i64, KeyKind, Vec<u8>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum KeyKind {
-    Visitor,
-    Config,
+    Visitor = 0,
+    Config = 1,
 }
 
 /// What the writer knows of the log tables between groups (see the module docs).
@@ -148,6 +148,41 @@ impl<'a> Group<'a> {
         visits::insert_actions(&mut self.tx, &std::mem::take(&mut self.actions)).await?;
         visits::set_times_spent(&mut self.tx, &std::mem::take(&mut self.times_spent)).await?;
         visits::insert_conversions(&mut self.tx, &std::mem::take(&mut self.conversions)).await?;
+        Ok(())
+    }
+
+    /// Finds, with one query per kind of key, the latest visit of every `(idsite, claimed
+    /// visitor id, fingerprint)` this group will look up and does not remember yet. Called
+    /// before the group changes anything, when what it remembers equals the database.
+    pub(super) async fn prefetch(
+        &mut self,
+        lookups: impl IntoIterator<Item = (i64, Option<[u8; 8]>, [u8; 8])>,
+    ) -> Result<()> {
+        let mut wanted = [BTreeSet::new(), BTreeSet::new()];
+        for (idsite, visitor, config_id) in lookups {
+            let keys = visitor
+                .map(|id| (idsite, KeyKind::Visitor, id.to_vec()))
+                .into_iter()
+                .chain([(idsite, KeyKind::Config, config_id.to_vec())]);
+            for key in keys.filter(|key| !self.open.latest.contains_key(key)) {
+                wanted[key.1 as usize].insert((key.0, key.2));
+            }
+        }
+        for (kind, keys) in [KeyKind::Visitor, KeyKind::Config].into_iter().zip(wanted) {
+            if keys.is_empty() {
+                continue;
+            }
+            let keys: Vec<_> = keys.into_iter().collect();
+            let found = visits::latest_visits(&mut self.tx, kind == KeyKind::Config, &keys).await?;
+            for (idsite, bytes) in keys {
+                self.open.latest.insert((idsite, kind, bytes), None);
+            }
+            for visit in found {
+                let key = key_of(&visit, kind);
+                let id = self.remember(visit).idvisit;
+                self.open.latest.insert(key, Some(id));
+            }
+        }
         Ok(())
     }
 

@@ -111,12 +111,67 @@ impl Recorded {
     }
 }
 
+/// What a request says about its visitor, worked out before any lookup: the writer gathers
+/// these for a whole group to find the visits they continue in one query (`Group::prefetch`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seen<'i> {
+    /// The request's time (`cdt` or when it was received), UNIX seconds.
+    pub time: i64,
+    pub user_agent: &'i str,
+    /// The IP the visit records: the request's `cip` when trusted, else the client's.
+    pub ip: Option<IpAddr>,
+    pub language: &'i str,
+    /// The visitor's fingerprint for this site (Matomo's `config_id`).
+    pub config_id: [u8; 8],
+    /// The visitor id the request claims: the `uid` hash (when user ids overwrite visitor ids),
+    /// else `cid`, else `_id`.
+    pub claimed_visitor: Option<[u8; 8]>,
+}
+
 impl Rules<'_> {
+    /// What the request says about its visitor (see [`Seen`]).
+    pub(super) fn seen<'i>(&self, site: &SiteInfo, item: &'i Item) -> Seen<'i> {
+        let req = &item.request;
+        let facts = &item.facts;
+        let time = req.resolve_time(facts.received_at);
+        let user_agent = req
+            .user_agent
+            .as_deref()
+            .or(facts.user_agent.as_deref())
+            .unwrap_or("");
+        let ip = if item.trusted {
+            req.overrides.ip.or(facts.ip)
+        } else {
+            facts.ip
+        };
+        let language = req
+            .lang
+            .as_deref()
+            .or(facts.accept_language.as_deref())
+            .unwrap_or("");
+        let user_id_hash = req
+            .user_id
+            .as_deref()
+            .filter(|_| self.config.enable_userid_overwrites_visitorid)
+            .map(|uid| VisitorId::from_user_id(uid).0);
+        Seen {
+            time,
+            user_agent,
+            ip,
+            language,
+            config_id: self.config_id(site, req, facts, ip, user_agent, language, time),
+            claimed_visitor: user_id_hash
+                .or(req.forced_visitor_id.map(|id| id.0))
+                .or(req.visitor_id.map(|id| id.0)),
+        }
+    }
+
     pub(super) async fn process(
         &self,
         group: &mut Group<'_>,
         site: &SiteInfo,
         item: &Item,
+        seen: &Seen<'_>,
     ) -> Result<Outcome> {
         let req = &item.request;
         let facts = &item.facts;
@@ -132,18 +187,15 @@ impl Rules<'_> {
                 return Ok(Outcome::Rejected(Rejection::UnknownGoal(idgoal)));
             }
         }
-        let time = req.resolve_time(facts.received_at);
-        let user_agent = req
-            .user_agent
-            .as_deref()
-            .or(facts.user_agent.as_deref())
-            .unwrap_or("");
+        let Seen {
+            time,
+            user_agent,
+            ip,
+            language,
+            config_id,
+            claimed_visitor,
+        } = *seen;
         let device = device::detect_shared(user_agent);
-        let ip = if item.trusted {
-            req.overrides.ip.or(facts.ip)
-        } else {
-            facts.ip
-        };
 
         // Exclusions, in Matomo's order (core/Tracker/VisitExcluded.php).
         let bot = device.is_bot || ip.is_some_and(exclusion::ip_is_known_bot);
@@ -176,20 +228,6 @@ impl Rules<'_> {
         }
 
         let idsite = i64::from(req.site_id.get());
-        let language = req
-            .lang
-            .as_deref()
-            .or(facts.accept_language.as_deref())
-            .unwrap_or("");
-        let config_id = self.config_id(site, req, facts, ip, user_agent, language, time);
-        let user_id_hash = req
-            .user_id
-            .as_deref()
-            .filter(|_| self.config.enable_userid_overwrites_visitorid)
-            .map(|uid| VisitorId::from_user_id(uid).0);
-        let claimed_visitor = user_id_hash
-            .or(req.forced_visitor_id.map(|id| id.0))
-            .or(req.visitor_id.map(|id| id.0));
         let last = self
             .find_visit(group, idsite, req, &config_id, claimed_visitor, time)
             .await?;

@@ -3,10 +3,7 @@
 //! commit, so an acknowledged request is durable. A group that fails is retried one job per
 //! transaction, so one bad request never takes the good ones of other callers down with it.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -170,39 +167,47 @@ impl Writer {
             .filter_map(|item| item.request_id.map(|id| (id, item.facts.received_at)))
             .collect();
         let mut claimed = visits::claim_request_ids(&mut group.tx, &request_ids).await?;
+        // Every item's site and visitor first, so the visits they continue are found with one
+        // query per group rather than one or two per request.
+        let mut prepared = Vec::with_capacity(jobs.iter().map(|job| job.items.len()).sum());
+        for item in jobs.iter().flat_map(|job| &job.items) {
+            let site = self
+                .sites
+                .get(&self.store, i64::from(item.request.site_id.get()))
+                .await?;
+            let seen = site.as_ref().map(|site| rules.seen(site, item));
+            prepared.push((item, site, seen));
+        }
+        group
+            .prefetch(prepared.iter().filter_map(|(item, _, seen)| {
+                let seen = seen.as_ref()?;
+                Some((
+                    i64::from(item.request.site_id.get()),
+                    seen.claimed_visitor,
+                    seen.config_id,
+                ))
+            }))
+            .await?;
+        let mut prepared = prepared.into_iter();
         let mut all = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut outcomes = Vec::with_capacity(job.items.len());
-            for item in &job.items {
-                outcomes.push(self.process(&rules, &mut group, &mut claimed, item).await?);
+            for (item, site, seen) in prepared.by_ref().take(job.items.len()) {
+                let outcome = match (&item.request_id, site, seen) {
+                    // A request id claimed by an earlier item (of this group or an earlier
+                    // batch): already stored.
+                    (Some(id), _, _) if !claimed.remove(id) => Outcome::Duplicate,
+                    (_, Some(site), Some(seen)) => {
+                        rules.process(&mut group, &site, item, &seen).await?
+                    }
+                    _ => Outcome::Rejected(Rejection::UnknownSite(item.request.site_id.get())),
+                };
+                outcomes.push(outcome);
             }
             all.push(outcomes);
         }
         group.finish().await?;
         Ok(all)
-    }
-
-    /// One item: a request id claimed by an earlier item (of this group or an earlier batch) is
-    /// a duplicate; an unknown site is refused; the rest goes through the visit rules.
-    async fn process(
-        &self,
-        rules: &Rules<'_>,
-        group: &mut Group<'_>,
-        claimed: &mut HashSet<[u8; 16]>,
-        item: &Item,
-    ) -> Result<Outcome, StoreError> {
-        if let Some(id) = &item.request_id {
-            if !claimed.remove(id) {
-                return Ok(Outcome::Duplicate);
-            }
-        }
-        let idsite = item.request.site_id.get();
-        Ok(
-            match self.sites.get(&self.store, i64::from(idsite)).await? {
-                Some(site) => rules.process(group, &site, item).await?,
-                None => Outcome::Rejected(Rejection::UnknownSite(idsite)),
-            },
-        )
     }
 }
 
