@@ -74,6 +74,62 @@ pub async fn header(store: &Store, key: &Key) -> Result<Option<Header>> {
     }))
 }
 
+/// The headers of several archives, in one query per site, period kind and segment (a
+/// `date=last30` report needs one instead of 30): `result[i]` is the header of `keys[i]`.
+pub async fn headers(store: &Store, keys: &[Key]) -> Result<Vec<Option<Header>>> {
+    if let [key] = keys {
+        return Ok(vec![header(store, key).await?]);
+    }
+    let mut result: Vec<Option<Header>> = vec![None; keys.len()];
+    // (idsite, period, segment) -> the smallest and largest date1 asked.
+    let mut groups: Vec<(i64, i64, &str, &str, &str)> = Vec::new();
+    for key in keys {
+        let group = groups.iter_mut().find(|(idsite, period, segment, _, _)| {
+            *idsite == key.idsite && *period == key.period && *segment == key.segment
+        });
+        match group {
+            Some((_, _, _, from, to)) => {
+                *from = (*from).min(key.date1.as_str());
+                *to = (*to).max(key.date1.as_str());
+            }
+            None => groups.push((key.idsite, key.period, &key.segment, &key.date1, &key.date1)),
+        }
+    }
+    for (idsite, period, segment, from, to) in groups {
+        let rows: Vec<(String, String, i64, i64, i64)> = on_db!(&store.db, pool => {
+            sqlx::query_as(
+                "SELECT date1, date2, idarchive, status, ts_archived FROM archive \
+                 WHERE idsite = $1 AND period = $2 AND date1 >= $3 AND date1 <= $4 \
+                 AND segment = $5",
+            )
+            .bind(idsite)
+            .bind(period)
+            .bind(from)
+            .bind(to)
+            .bind(segment)
+            .fetch_all(pool)
+            .await?
+        });
+        for (date1, date2, idarchive, status, ts_archived) in rows {
+            for (slot, key) in result.iter_mut().zip(keys) {
+                if key.idsite == idsite
+                    && key.period == period
+                    && key.segment == segment
+                    && key.date1 == date1
+                    && key.date2 == date2
+                {
+                    *slot = Some(Header {
+                        idarchive,
+                        status: Status::from_code(status),
+                        ts_archived,
+                    });
+                }
+            }
+        }
+    }
+    Ok(result)
+}
+
 /// Reads an archive's metrics and the named tables (all tables when `tables` is `None`), with the
 /// stored size of those blobs. A damaged blob reads as an empty table.
 pub async fn read(
