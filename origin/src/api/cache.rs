@@ -9,8 +9,10 @@
 //! and looks the headers up (one query per site), exactly as an uncached request does, and only
 //! then compares the stamp: an archive invalidated or rebuilt by any process, a changed time
 //! zone or URL, or a new day are never answered from here. Only answers whose every archive was
-//! served as stored ([`crate::archive::Lookup::ready`]) are kept, and not when this process
-//! rewrote an archive meanwhile (the archive cache's generation, as `archive::cache` does).
+//! served as stored ([`crate::archive::Lookup::ready`]) are kept, and only under the archive
+//! cache's generation taken before their lookups: once this process rewrites any archive, which
+//! can give a header equal to the old one (same id, status and second), the answers rendered
+//! before are not served again (the archive cache drops the rewritten entry for the same reason).
 //!
 //! Bounded by entries and by body bytes, least recently used first out.
 //!
@@ -85,6 +87,8 @@ const MAX_BYTES: usize = 32 << 20;
 pub type Stamp = Vec<(Site, Vec<Lookup>)>;
 
 struct Entry {
+    /// The archive cache's generation when the answer's archives were looked up.
+    generation: u64,
     stamp: Stamp,
     rendered: Arc<Rendered>,
     used: u64,
@@ -119,27 +123,33 @@ impl AnswerCache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The answer to `key` rendered under exactly `stamp`, if kept.
-    pub fn get(&self, key: &str, stamp: &Stamp) -> Option<Arc<Rendered>> {
-        self.get_if(key, |kept| kept == stamp)
+    /// The answer to `key` rendered under exactly `stamp` and archive cache `generation`.
+    pub fn get(&self, key: &str, generation: u64, stamp: &Stamp) -> Option<Arc<Rendered>> {
+        self.get_if(key, generation, |kept| kept == stamp)
     }
 
-    /// The answer to `key` if the stamp it was rendered under passes `same` (which compares it
-    /// with what the request resolved to without building a stamp first).
-    pub fn get_if(&self, key: &str, same: impl FnOnce(&Stamp) -> bool) -> Option<Arc<Rendered>> {
+    /// The answer to `key` if it was rendered under `generation` and its stamp passes `same`
+    /// (which compares it with what the request resolved to without building a stamp first).
+    pub fn get_if(
+        &self,
+        key: &str,
+        generation: u64,
+        same: impl FnOnce(&Stamp) -> bool,
+    ) -> Option<Arc<Rendered>> {
         let mut inner = self.lock();
         inner.clock += 1;
         let now = inner.clock;
         let entry = inner.entries.get_mut(key)?;
-        if !same(&entry.stamp) {
+        if entry.generation != generation || !same(&entry.stamp) {
             return None;
         }
         entry.used = now;
         Some(Arc::clone(&entry.rendered))
     }
 
-    /// Keeps an answer rendered under `stamp`.
-    pub fn put(&self, key: String, stamp: Stamp, rendered: Arc<Rendered>) {
+    /// Keeps an answer rendered under `stamp`, its archives looked up at archive cache
+    /// `generation` (taken before the lookups, and still current after rendering).
+    pub fn put(&self, key: String, generation: u64, stamp: Stamp, rendered: Arc<Rendered>) {
         let bytes = rendered.body.len() + key.len();
         if bytes > MAX_BYTES / 8 {
             // One huge answer would evict everything else.
@@ -170,6 +180,7 @@ impl AnswerCache {
         inner.entries.insert(
             key,
             Entry {
+                generation,
                 stamp,
                 rendered,
                 used,
@@ -275,39 +286,41 @@ mod tests {
     #[test]
     fn an_answer_is_served_only_under_the_stamp_it_was_rendered_with() {
         let cache = AnswerCache::default();
-        cache.put("k".into(), stamp(100), body("[1]"));
+        cache.put("k".into(), 0, stamp(100), body("[1]"));
         assert_eq!(
-            cache.get("k", &stamp(100)).map(|r| r.body.clone()),
+            cache.get("k", 0, &stamp(100)).map(|r| r.body.clone()),
             Some(b"[1]".to_vec())
         );
         // The archive was rebuilt.
-        assert!(cache.get("k", &stamp(101)).is_none());
+        assert!(cache.get("k", 0, &stamp(101)).is_none());
         // Another question.
-        assert!(cache.get("other", &stamp(100)).is_none());
+        assert!(cache.get("other", 0, &stamp(100)).is_none());
         // The site's URL changed.
         let mut moved = stamp(100);
         moved[0].0.main_url = "https://example.com".into();
-        assert!(cache.get("k", &moved).is_none());
+        assert!(cache.get("k", 0, &moved).is_none());
+        // This process rewrote an archive since.
+        assert!(cache.get("k", 1, &stamp(100)).is_none());
     }
 
     #[test]
     fn the_least_recently_used_answer_goes_first_when_full() {
         let cache = AnswerCache::default();
         for n in 0..MAX_ENTRIES {
-            cache.put(format!("k{n}"), stamp(1), body("x"));
+            cache.put(format!("k{n}"), 0, stamp(1), body("x"));
         }
-        assert!(cache.get("k0", &stamp(1)).is_some());
-        cache.put("new".into(), stamp(1), body("x"));
+        assert!(cache.get("k0", 0, &stamp(1)).is_some());
+        cache.put("new".into(), 0, stamp(1), body("x"));
         assert_eq!(cache.len(), MAX_ENTRIES);
-        assert!(cache.get("k0", &stamp(1)).is_some());
-        assert!(cache.get("k1", &stamp(1)).is_none());
-        assert!(cache.get("new", &stamp(1)).is_some());
+        assert!(cache.get("k0", 0, &stamp(1)).is_some());
+        assert!(cache.get("k1", 0, &stamp(1)).is_none());
+        assert!(cache.get("new", 0, &stamp(1)).is_some());
     }
 
     #[test]
     fn an_answer_larger_than_an_eighth_of_the_budget_is_not_kept() {
         let cache = AnswerCache::default();
-        cache.put("k".into(), stamp(1), body(&"x".repeat(MAX_BYTES / 4)));
+        cache.put("k".into(), 0, stamp(1), body(&"x".repeat(MAX_BYTES / 4)));
         assert!(cache.is_empty());
     }
 }

@@ -200,7 +200,11 @@ async fn respond(
     let plan = plan_report(state, params, &caller).await?;
     let key = plan.cacheable().then(|| params.cache_key());
     if let Some(key) = &key {
-        if let Some(rendered) = state.store.answers.get_if(key, |stamp| plan.matches(stamp)) {
+        if let Some(rendered) = state
+            .store
+            .answers
+            .get_if(key, plan.generation, |stamp| plan.matches(stamp))
+        {
             return Ok(render::Rendered::clone(&rendered));
         }
     }
@@ -213,7 +217,7 @@ async fn respond(
             state
                 .store
                 .answers
-                .put(key, stamp, Arc::new(rendered.clone()));
+                .put(key, generation, stamp, Arc::new(rendered.clone()));
         }
     }
     Ok(rendered)
