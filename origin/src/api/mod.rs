@@ -5,6 +5,12 @@
 //! non-report ones, else `crate::reports::produce` per site and period) -> generic filters
 //! (`filters`) -> the format (`render`). Dates are resolved in each site's time zone (`dates`).
 //!
+//! Report requests are resolved first ([`Plan`]: sites, access, periods, and the archive headers
+//! of all periods of a site in one query), then produced. What a report answer depends on is
+//! then known, so a rendered answer is reused from `cache` when the request (minus its token)
+//! and that resolution are the same; see `cache` for why that is never stale. Verified tokens
+//! are kept a few seconds (`cache::TokenCache`), so a request usually costs one indexed query.
+//!
 //! Matomo's rules kept here (`core/API/Request.php`, `core/API/ResponseBuilder.php`):
 //! - `format` defaults to `xml`; errors are rendered in the requested format with HTTP 200,
 //!   except `NoAccessException`s (no or wrong token, no access to the site), which are 401.
@@ -12,6 +18,7 @@
 //! - `idSite=all` and `idSite=1,2` key the answer by site id; `lastN`, `previousN` and `D1,D2`
 //!   (with a period other than `range`) key it by period label; both nest site -> date.
 
+pub mod cache;
 pub mod dates;
 pub mod filters;
 mod methods;
@@ -34,6 +41,7 @@ pub use params::ApiParams;
 pub use render::{Format, Output};
 
 use crate::{
+    archive::{self, Lookup, Mode, SiteArchiver},
     http::AppState,
     reports::{self, ReportError, ReportOutput, ReportRequest},
     store::{Access, StoreError, TokenOwner, ANONYMOUS},
@@ -157,8 +165,8 @@ pub async fn handle(
             render::render_error(&message, Format::Xml, &options),
         );
     };
-    match answer(state, params, host).await {
-        Ok(output) => (StatusCode::OK, render::render(&output, format, &options)),
+    match respond(state, params, host, format, &options).await {
+        Ok(rendered) => (StatusCode::OK, rendered),
         Err(err) => {
             let (status, message) = match err {
                 ApiError::Message(m) => (StatusCode::OK, m),
@@ -168,6 +176,51 @@ pub async fn handle(
             (status, render::render_error(&message, format, &options))
         }
     }
+}
+
+/// Authenticates, runs the method and renders it; report answers go through the answer cache
+/// (`cache`), everything else through [`run`].
+async fn respond(
+    state: &AppState,
+    params: &ApiParams,
+    host: Option<String>,
+    format: Format,
+    options: &render::RenderOptions,
+) -> ApiResult<render::Rendered> {
+    let caller = authenticate(state, params, host).await?;
+    // Report method names belong to modules `methods` never handles, so `run` would go straight
+    // to `report` for them too.
+    let Some(method) = params
+        .non_empty("method")
+        .filter(|method| reports::is_report_method(method))
+    else {
+        let output = run(state, params, &caller).await?;
+        return Ok(render::render(&output, format, options));
+    };
+    let plan = plan_report(state, params, &caller).await?;
+    let key = plan.cacheable().then(|| params.cache_key());
+    if let Some(key) = &key {
+        if let Some(rendered) = state
+            .store
+            .answers
+            .get_if(key, plan.generation, |stamp| plan.matches(stamp))
+        {
+            return Ok(render::Rendered::clone(&rendered));
+        }
+    }
+    let (generation, stamp) = (plan.generation, key.as_ref().map(|_| plan.stamp()));
+    let output = produce_planned(state, params, method, plan).await?;
+    let output = filters::Filters::from_params(params).apply(output);
+    let rendered = render::render(&output, format, options);
+    if let Some((key, stamp)) = key.zip(stamp) {
+        if state.store.archives.generation() == generation {
+            state
+                .store
+                .answers
+                .put(key, generation, stamp, Arc::new(rendered.clone()));
+        }
+    }
+    Ok(rendered)
 }
 
 /// Authenticates and runs the method.
@@ -190,16 +243,22 @@ async fn authenticate(
             login: ANONYMOUS.to_owned(),
             superuser_access: 0,
         },
-        Some(token) => state
-            .store
-            .token_owner(&crate::auth::token_digest(token))
-            .await?
-            .ok_or_else(|| {
-                ApiError::NoAccess(
-                    "Unable to authenticate with the provided token. It is either invalid or expired."
-                        .to_owned(),
-                )
-            })?,
+        Some(token) => {
+            let digest = crate::auth::token_digest(token);
+            match state.store.tokens.get(&digest) {
+                Some(owner) => owner,
+                None => {
+                    let owner = state.store.token_owner(&digest).await?.ok_or_else(|| {
+                        ApiError::NoAccess(
+                            "Unable to authenticate with the provided token. It is either invalid or expired."
+                                .to_owned(),
+                        )
+                    })?;
+                    state.store.tokens.put(digest, owner.clone());
+                    owner
+                }
+            }
+        }
     };
     Ok(Caller { owner, host })
 }
@@ -341,34 +400,151 @@ async fn report(
     caller: &Caller,
     method: &str,
 ) -> ApiResult<Output> {
+    let plan = plan_report(state, params, caller).await?;
+    produce_planned(state, params, method, plan).await
+}
+
+/// One site of a report request, resolved: its settings, its periods' archive lookups.
+struct SitePlan {
+    info: Arc<SiteInfo>,
+    /// `lastN`, `previousN`, `D1,D2`: the answer is keyed by period.
+    multi: bool,
+    mode: Mode,
+    lookups: Vec<Lookup>,
+}
+
+/// A report request resolved up to the archive headers (one query per site), before any archive
+/// is read or built: what its answer depends on.
+struct Plan {
+    sites: Vec<SitePlan>,
+    /// The error met resolving a later site; reported once the earlier sites are produced,
+    /// where resolving site by site met it.
+    pending: Option<ApiError>,
+    by_site: bool,
+    /// The archive cache's generation before the lookups.
+    generation: u64,
+    now: i64,
+}
+
+impl Plan {
+    /// Whether the answer depends only on the request and [`Plan::stamp`].
+    fn cacheable(&self) -> bool {
+        self.pending.is_none()
+            && self.sites.iter().all(|site| {
+                site.lookups
+                    .iter()
+                    .all(|lookup| lookup.ready && lookup.period.start <= lookup.period.end)
+            })
+    }
+
+    /// Whether `stamp` is what [`Plan::stamp`] would build.
+    fn matches(&self, stamp: &cache::Stamp) -> bool {
+        stamp.len() == self.sites.len()
+            && stamp
+                .iter()
+                .zip(&self.sites)
+                .all(|((site, lookups), plan)| *site == plan.info.site && *lookups == plan.lookups)
+    }
+
+    fn stamp(&self) -> cache::Stamp {
+        self.sites
+            .iter()
+            .map(|site| (site.info.site.clone(), site.lookups.clone()))
+            .collect()
+    }
+}
+
+async fn plan_report(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiResult<Plan> {
     let (ids, by_site) = site_ids(state, params, caller).await?;
     let kind = parse_kind(required(params, "period")?).map_err(ApiError::Message)?;
     let date = required(params, "date")?;
     for &idsite in &ids {
         require_view(state, caller, idsite).await?;
     }
-    let mut per_site = Vec::with_capacity(ids.len());
+    let mut plan = Plan {
+        sites: Vec::with_capacity(ids.len()),
+        pending: None,
+        by_site,
+        generation: state.store.archives.generation(),
+        now: crate::store::now_unix(),
+    };
     for idsite in ids {
-        let info = site_info(state, idsite).await?;
-        let today = info.tz.local_date(crate::store::now_unix());
-        let dates = parse_dates(kind, date, today).map_err(ApiError::Message)?;
-        let output = match dates {
-            Dates::Single(period) => one_report(state, params, method, &info, period).await?,
-            Dates::Multi(periods) => {
-                let mut entries = Vec::with_capacity(periods.len());
-                for period in periods {
-                    let output = one_report(state, params, method, &info, period).await?;
-                    entries.push((period_label(&period), output));
-                }
-                Output::Keyed {
-                    key: "date",
-                    entries,
-                }
+        match plan_site(state, idsite, kind, date, plan.now).await {
+            Ok(site) => plan.sites.push(site),
+            Err(err) => {
+                plan.pending = Some(err);
+                break;
             }
-        };
-        per_site.push((idsite.to_string(), output));
+        }
     }
-    if by_site {
+    Ok(plan)
+}
+
+async fn plan_site(
+    state: &AppState,
+    idsite: i64,
+    kind: reports::PeriodKind,
+    date: &str,
+    now: i64,
+) -> ApiResult<SitePlan> {
+    let info = site_info(state, idsite).await?;
+    let today = info.tz.local_date(now);
+    let (periods, multi) = match parse_dates(kind, date, today).map_err(ApiError::Message)? {
+        Dates::Single(period) => (vec![period], false),
+        Dates::Multi(periods) => (periods, true),
+    };
+    // All periods of one request are of the same kind, so of the same mode.
+    let mode = periods.first().map_or(Mode::ReadOnly, archive::report_mode);
+    let lookups = SiteArchiver::new(&state.store, &info.site, now)
+        .lookup(&periods, mode)
+        .await?;
+    Ok(SitePlan {
+        info,
+        multi,
+        mode,
+        lookups,
+    })
+}
+
+async fn produce_planned(
+    state: &AppState,
+    params: &ApiParams,
+    method: &str,
+    plan: Plan,
+) -> ApiResult<Output> {
+    let mut per_site = Vec::with_capacity(plan.sites.len());
+    for site in &plan.sites {
+        let archiver = SiteArchiver::new(&state.store, &site.info.site, plan.now);
+        let mut entries = Vec::with_capacity(site.lookups.len());
+        for lookup in &site.lookups {
+            let request = report_request(params, method, &site.info, lookup.period);
+            // The checks come before any archive is read or built, as in `reports::produce`.
+            reports::check(&request)?;
+            let data = archiver.serve(lookup, plan.generation, site.mode).await?;
+            let output = match reports::render(&request, &data)? {
+                ReportOutput::Table(table) => Output::Table(table),
+                ReportOutput::Metrics(map) => Output::Simple(map),
+                ReportOutput::Value(value) => Output::Scalar(value),
+            };
+            entries.push((period_label(&lookup.period), output));
+        }
+        let output = if site.multi {
+            Output::Keyed {
+                key: "date",
+                entries,
+            }
+        } else {
+            entries
+                .pop()
+                .map(|(_, output)| output)
+                .ok_or_else(|| ApiError::Message("Please specify a value for 'date'.".to_owned()))?
+        };
+        per_site.push((site.info.site.idsite.to_string(), output));
+    }
+    if let Some(err) = plan.pending {
+        return Err(err);
+    }
+    if plan.by_site {
         return Ok(Output::Keyed {
             key: "idSite",
             entries: per_site,
@@ -380,14 +556,13 @@ async fn report(
         .ok_or_else(|| ApiError::Message("Please specify a value for 'idSite'.".to_owned()))
 }
 
-async fn one_report(
-    state: &AppState,
+fn report_request<'a>(
     params: &ApiParams,
-    method: &str,
-    info: &SiteInfo,
+    method: &'a str,
+    info: &'a SiteInfo,
     period: reports::Period,
-) -> ApiResult<Output> {
-    let request = ReportRequest {
+) -> ReportRequest<'a> {
+    ReportRequest {
         method,
         site: &info.site,
         period,
@@ -399,10 +574,5 @@ async fn one_report(
         id_goal: params
             .non_empty("idGoal")
             .and_then(|v| v.trim().parse().ok()),
-    };
-    Ok(match reports::produce(&state.store, &request).await? {
-        ReportOutput::Table(table) => Output::Table(table),
-        ReportOutput::Metrics(map) => Output::Simple(map),
-        ReportOutput::Value(value) => Output::Scalar(value),
-    })
+    }
 }

@@ -29,7 +29,8 @@ use std::{
 use chrono::NaiveDate;
 
 pub use data::{ArchiveData, Rec, Table};
-use storage::{Key, Status};
+pub use storage::Key;
+use storage::Status;
 
 use crate::{
     reports::{Period, PeriodKind},
@@ -107,6 +108,19 @@ pub enum Mode {
     Force,
 }
 
+/// Where a period's archive stands, read with [`SiteArchiver::lookup`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    pub period: Period,
+    /// `None` for a period entirely in the future (always empty, never stored).
+    pub key: Option<Key>,
+    /// The stored header, when the archive exists.
+    pub header: Option<storage::Header>,
+    /// Whether the archive is served as stored (or as empty) without building: then the answer
+    /// depends only on `key` and `header`, which is what callers may cache an answer under.
+    pub ready: bool,
+}
+
 /// One site's archiving context.
 pub struct SiteArchiver<'a> {
     store: &'a Store,
@@ -170,40 +184,95 @@ impl<'a> SiteArchiver<'a> {
         mode: Mode,
     ) -> Pin<Box<dyn Future<Output = Result<Arc<ArchiveData>>> + Send + 's>> {
         Box::pin(async move {
-            if period.start > self.today {
-                return Ok(Arc::default());
+            let generation = self.store.archives.generation();
+            let lookups = self.lookup(&[period], mode).await?;
+            match lookups.first() {
+                Some(lookup) => self.serve(lookup, generation, mode).await,
+                None => Ok(Arc::default()),
             }
-            let key = self.key(&period);
-            let cache = &self.store.archives;
-            let generation = cache.generation();
-            let header = storage::header(self.store, &key).await?;
-            if mode != Mode::Force {
-                if let Some(header) = header {
-                    if self.is_valid(&period, &header) || mode == Mode::ReadOnly {
-                        if let Some(data) = cache.get(&key, &header) {
-                            return Ok(data);
-                        }
-                        let (data, bytes) =
-                            storage::read(self.store, header.idarchive, None).await?;
-                        let data = Arc::new(data);
-                        cache.put(generation, key, header, Arc::clone(&data), bytes);
-                        return Ok(data);
-                    }
-                }
-                if mode == Mode::ReadOnly && period.kind != PeriodKind::Range {
-                    return Ok(Arc::default());
-                }
-            }
-            let data = self.build(&period, mode).await?;
-            let status = if period.end >= self.today {
-                Status::Temporary
-            } else {
-                Status::Ok
-            };
-            storage::write(self.store, &key, status, self.now, &data).await?;
-            self.built.fetch_add(1, Ordering::Relaxed);
-            Ok(Arc::new(data))
         })
+    }
+
+    /// Looks up the archive headers of `periods` (one query for all of them), and whether each
+    /// archive can be served as it is stored. Take [`cache::ArchiveCache::generation`] before,
+    /// and pass it with each lookup to [`SiteArchiver::serve`].
+    pub async fn lookup(&self, periods: &[Period], mode: Mode) -> Result<Vec<Lookup>> {
+        let stored: Vec<Period> = periods
+            .iter()
+            .filter(|period| period.start <= self.today)
+            .copied()
+            .collect();
+        let keys: Vec<Key> = stored.iter().map(|period| self.key(period)).collect();
+        let mut headers = storage::headers(self.store, &keys).await?.into_iter();
+        let mut keys = keys.into_iter();
+        Ok(periods
+            .iter()
+            .map(|period| {
+                if period.start > self.today {
+                    return Lookup {
+                        period: *period,
+                        key: None,
+                        header: None,
+                        ready: true,
+                    };
+                }
+                let header = headers.next().flatten();
+                let ready = mode != Mode::Force
+                    && match &header {
+                        Some(header) => self.is_valid(period, header) || mode == Mode::ReadOnly,
+                        None => mode == Mode::ReadOnly && period.kind != PeriodKind::Range,
+                    };
+                Lookup {
+                    period: *period,
+                    key: keys.next(),
+                    header,
+                    ready,
+                }
+            })
+            .collect())
+    }
+
+    /// The archive of a looked-up period: as stored (from the cache when it was read under the
+    /// same header) when the lookup is ready, else built as `mode` allows and stored.
+    pub async fn serve(
+        &self,
+        lookup: &Lookup,
+        generation: u64,
+        mode: Mode,
+    ) -> Result<Arc<ArchiveData>> {
+        let Some(key) = &lookup.key else {
+            // Entirely in the future: empty.
+            return Ok(Arc::default());
+        };
+        let period = lookup.period;
+        if lookup.ready {
+            let Some(header) = &lookup.header else {
+                return Ok(Arc::default());
+            };
+            let cache = &self.store.archives;
+            if let Some(data) = cache.get(key, header) {
+                return Ok(data);
+            }
+            let (data, bytes) = storage::read(self.store, header.idarchive, None).await?;
+            let data = Arc::new(data);
+            cache.put(
+                generation,
+                key.clone(),
+                header.clone(),
+                Arc::clone(&data),
+                bytes,
+            );
+            return Ok(data);
+        }
+        let data = self.build(&period, mode).await?;
+        let status = if period.end >= self.today {
+            Status::Temporary
+        } else {
+            Status::Ok
+        };
+        storage::write(self.store, key, status, self.now, &data).await?;
+        self.built.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(data))
     }
 
     async fn build(&self, period: &Period, mode: Mode) -> Result<ArchiveData> {
@@ -370,16 +439,20 @@ pub fn spawn_scheduler(
     })
 }
 
-/// The archive `produce` reads for a report: built on demand unless browser archiving is off
+/// The mode a report request reads archives in: built on demand unless browser archiving is off
 /// (ranges are always built, as Matomo's `archiving_range_force_on_browser_request`).
-pub async fn for_report(store: &Store, site: &Site, period: Period) -> Result<Arc<ArchiveData>> {
-    let archiver = SiteArchiver::new(store, site, crate::store::now_unix());
-    let mode = if settings().browser_trigger || period.kind == PeriodKind::Range {
+pub fn report_mode(period: &Period) -> Mode {
+    if settings().browser_trigger || period.kind == PeriodKind::Range {
         Mode::Build
     } else {
         Mode::ReadOnly
-    };
-    archiver.get(period, mode).await
+    }
+}
+
+/// The archive `produce` reads for a report, in [`report_mode`].
+pub async fn for_report(store: &Store, site: &Site, period: Period) -> Result<Arc<ArchiveData>> {
+    let archiver = SiteArchiver::new(store, site, crate::store::now_unix());
+    archiver.get(period, report_mode(&period)).await
 }
 
 /// Marks invalidated the archive of `period` and every period above it (higher periods and

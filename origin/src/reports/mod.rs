@@ -70,6 +70,14 @@ pub async fn produce(
     store: &Store,
     request: &ReportRequest<'_>,
 ) -> Result<ReportOutput, ReportError> {
+    check(request)?;
+    let data = crate::archive::for_report(store, request.site, request.period).await?;
+    render(request, &data)
+}
+
+/// The checks [`produce`] makes before reading any archive: a known method, a period whose start
+/// is not after its end.
+pub fn check(request: &ReportRequest<'_>) -> Result<(), ReportError> {
     if !is_report_method(request.method) {
         return Err(ReportError::UnknownMethod(request.method.to_owned()));
     }
@@ -78,14 +86,23 @@ pub async fn produce(
             "The date range is invalid: its start is after its end.".to_owned(),
         ));
     }
-    let data = crate::archive::for_report(store, request.site, request.period).await?;
+    Ok(())
+}
+
+/// Renders one report from its period's archive (what [`produce`] does once it has the archive;
+/// the API calls it with archives it looked up itself, several periods in one query).
+pub fn render(
+    request: &ReportRequest<'_>,
+    data: &crate::archive::ArchiveData,
+) -> Result<ReportOutput, ReportError> {
+    check(request)?;
     let non_day = request.period.kind != PeriodKind::Day;
     if visits::METHODS.contains(&request.method) {
-        visits::render(request.method, &data)
+        visits::render(request.method, data)
     } else if referrers::METHODS.contains(&request.method) {
-        Ok(referrers::render(request, &data))
+        Ok(referrers::render(request, data))
     } else {
-        actions::render(request, &data, non_day)
+        actions::render(request, data, non_day)
     }
 }
 

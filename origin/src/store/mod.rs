@@ -48,6 +48,10 @@ pub struct Store {
     pub(crate) db: Db<SqlitePool, PgPool>,
     /// Decoded archives already read (see `archive::cache`).
     pub(crate) archives: Arc<crate::archive::cache::ArchiveCache>,
+    /// Rendered report answers (see `api::cache`).
+    pub(crate) answers: Arc<crate::api::cache::AnswerCache>,
+    /// Recently verified API tokens (see `api::cache`).
+    pub(crate) tokens: Arc<crate::api::cache::TokenCache>,
 }
 
 /// One database transaction on either backend.
@@ -108,6 +112,8 @@ impl Store {
         Ok(Self {
             db,
             archives: Arc::default(),
+            answers: Arc::default(),
+            tokens: Arc::default(),
         })
     }
 

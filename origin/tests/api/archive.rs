@@ -370,7 +370,77 @@ async fn page_reports_attribute_time_and_goals_as_matomo(backend: Backend) {
     );
 }
 
+/// `VisitsSummary.get` through the HTTP API, as JSON.
+async fn api_summary(app: &TestApp, period: &str, date: &str) -> Value {
+    let url = app.url(&format!(
+        "/index.php?module=API&method=VisitsSummary.get&idSite={}&period={period}&date={date}\
+         &format=json&token_auth={}",
+        app.idsite, app.token
+    ));
+    let response = within(app.client.get(url).send()).await.unwrap();
+    response.json().await.unwrap()
+}
+
+async fn api_answers_follow_rebuilt_archives(backend: Backend) {
+    let app = no_scheduler(backend).await;
+    scenario(&app).await;
+    let now = origin::store::now_unix();
+    archive::run_once(&app.store, now).await.unwrap();
+    // Asked twice: the second answer may come from the answer cache and must be the same.
+    for _ in 0..2 {
+        assert_eq!(
+            api_summary(&app, "month", "2026-09-01").await["nb_visits"],
+            3
+        );
+        let days = api_summary(&app, "day", "2026-08-31,2026-09-02").await;
+        assert_eq!(days["2026-08-31"], json!([]), "{days}");
+        assert_eq!(days["2026-09-01"]["nb_visits"], 3, "{days}");
+    }
+    track(
+        &app,
+        app.idsite,
+        &[(
+            3600,
+            "_id=4444444444444444&cip=14.1.1.1&url=https%3A%2F%2Fexample.com%2Fz",
+        )],
+    )
+    .await;
+    archive::run_once(&app.store, now).await.unwrap();
+    // The archives were rebuilt (in the same second, even): the cached answers are not served.
+    assert_eq!(
+        api_summary(&app, "month", "2026-09-01").await["nb_visits"],
+        4
+    );
+    let days = api_summary(&app, "day", "2026-08-31,2026-09-02").await;
+    assert_eq!(days["2026-09-01"]["nb_visits"], 4, "{days}");
+    // Archives invalidated by another process (here: only their status changes in the
+    // database, as `invalidate-report-data` does) are no longer served as they were: with
+    // browser archiving on, they are rebuilt on demand, with the visit tracked meanwhile.
+    track(
+        &app,
+        app.idsite,
+        &[(
+            7200,
+            "_id=5555555555555555&cip=15.1.1.1&url=https%3A%2F%2Fexample.com%2Fy",
+        )],
+    )
+    .await;
+    assert_eq!(
+        api_summary(&app, "month", "2026-09-01").await["nb_visits"],
+        4
+    );
+    let month = period(PeriodKind::Month, "2026-09-01", "2026-09-30");
+    archive::invalidate_period(&app.store, app.idsite, &month, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        api_summary(&app, "month", "2026-09-01").await["nb_visits"],
+        5
+    );
+}
+
 both_backends!(
+    api_answers_follow_rebuilt_archives,
     page_reports_attribute_time_and_goals_as_matomo,
     visits_summary_is_archived_for_every_period,
     referrer_and_action_reports_follow_matomo,
