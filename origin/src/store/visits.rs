@@ -8,7 +8,7 @@
 //! because one statement per row costs a round trip to the database each (sqlx's SQLite worker
 //! thread or PostgreSQL's socket), which capped ingest at about 2,500 requests/s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use sqlx::{query_builder::Separated, Postgres, QueryBuilder, Sqlite};
@@ -427,6 +427,58 @@ pub async fn action_id(
             .fetch_one(&mut **tx)
             .await?
     }))
+}
+
+/// The ids of many dictionary names, inserting those that are new, in a few statements;
+/// returns `(type, hash, idaction)` for each distinct (type, hash).
+pub async fn action_ids(
+    tx: &mut Tx,
+    names: &[(ActionType, String, Option<i64>)],
+) -> Result<Vec<(ActionType, i64, i64)>> {
+    let mut wanted: HashMap<(i64, i64), (ActionType, &str, Option<i64>)> = HashMap::new();
+    for (kind, name, prefix) in names {
+        wanted
+            .entry((*kind as i64, action_hash(name)))
+            .or_insert((*kind, name, *prefix));
+    }
+    let keys: Vec<(i64, i64)> = wanted.keys().copied().collect();
+    let mut found: Vec<(i64, i64, i64)> = Vec::with_capacity(keys.len());
+    for chunk in chunks(&keys, 2) {
+        let rows: Vec<(i64, i64, i64)> = on_db!(tx, tx => {
+            let mut query = QueryBuilder::new(
+                "SELECT type, hash, idaction FROM log_action WHERE (type, hash) IN (",
+            );
+            query.push_values(chunk, |mut row, (kind, hash)| {
+                row.push_bind(*kind).push_bind(*hash);
+            });
+            query.push(")");
+            query.build_query_as().fetch_all(&mut **tx).await?
+        });
+        found.extend(rows);
+    }
+    for (kind, hash, _) in &found {
+        wanted.remove(&(*kind, *hash));
+    }
+    let new: Vec<(i64, i64, &str, Option<i64>)> = wanted
+        .iter()
+        .map(|((kind, hash), (_, name, prefix))| (*kind, *hash, *name, *prefix))
+        .collect();
+    for chunk in chunks(&new, 4) {
+        let rows: Vec<(i64, i64, i64)> = on_db!(tx, tx => {
+            let mut query = QueryBuilder::new("INSERT INTO log_action (type, hash, name, url_prefix) ");
+            query.push_values(chunk, |mut row, (kind, hash, name, prefix)| {
+                row.push_bind(*kind).push_bind(*hash).push_bind(*name).push_bind(*prefix);
+            });
+            query.push(" ON CONFLICT (type, hash) DO NOTHING RETURNING type, hash, idaction");
+            query.build_query_as().fetch_all(&mut **tx).await?
+        });
+        found.extend(rows);
+    }
+    let kinds: HashMap<i64, ActionType> = names.iter().map(|(k, _, _)| (*k as i64, *k)).collect();
+    Ok(found
+        .into_iter()
+        .filter_map(|(kind, hash, id)| Some((*kinds.get(&kind)?, hash, id)))
+        .collect())
 }
 
 /// Which visits of a site a lookup is about: one visitor id, or one fingerprint (`config_id`).

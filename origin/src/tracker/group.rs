@@ -20,7 +20,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::store::{
-    visits::{self, LastAction, NewAction, NewConversion, Visit, VisitKey, VisitUpdate},
+    visits::{
+        self, ActionType, LastAction, NewAction, NewConversion, Visit, VisitKey, VisitUpdate,
+    },
     Result, Store, Tx,
 };
 
@@ -81,6 +83,8 @@ impl OpenVisits {
 /// One group's transaction and the rows it has not written yet.
 pub(super) struct Group<'a> {
     pub tx: Tx,
+    /// Dictionary names noted while the writer gathers them (see `Rules::gather_names`).
+    pub gathering: Option<Vec<(ActionType, String, Option<i64>)>>,
     open: &'a mut OpenVisits,
     generation: i64,
     /// Visits created or changed by this group (written by `finish`).
@@ -111,6 +115,7 @@ impl<'a> Group<'a> {
         let (last_idvisit, last_idlink_va) = visits::max_ids(&mut tx).await?;
         Ok(Self {
             tx,
+            gathering: None,
             open,
             generation,
             changed: BTreeSet::new(),

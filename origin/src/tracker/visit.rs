@@ -166,6 +166,90 @@ impl Rules<'_> {
         }
     }
 
+    /// What Matomo refuses (overrides without a token, unknown goals) and excludes (bots, `rec`,
+    /// DNT, site exclusions), before anything is looked up: an outcome ends the request there.
+    pub(super) fn screen(&self, site: &SiteInfo, item: &Item, seen: &Seen<'_>) -> Option<Outcome> {
+        let req = &item.request;
+        let facts = &item.facts;
+        let max_cdt_age = self.config.custom_timestamp_max_age_without_token;
+        if !item.trusted && req.requires_token_at(facts.received_at, max_cdt_age) {
+            return Some(Outcome::Rejected(match overriding_param(req) {
+                Some(param) => Rejection::NeedsToken(param),
+                None => Rejection::CdtTooOld(max_cdt_age),
+            }));
+        }
+        if let Some(idgoal) = req.ecommerce.idgoal.filter(|id| *id > 0) {
+            if !site.goals.iter().any(|g| g.idgoal == idgoal) {
+                return Some(Outcome::Rejected(Rejection::UnknownGoal(idgoal)));
+            }
+        }
+        let device = device::detect_shared(seen.user_agent);
+        let (ip, user_agent) = (seen.ip, seen.user_agent);
+
+        // Exclusions, in Matomo's order (core/Tracker/VisitExcluded.php).
+        let bot = device.is_bot || ip.is_some_and(exclusion::ip_is_known_bot);
+        if bot && !req.bots {
+            return Some(Outcome::Excluded(Exclusion::Bot));
+        }
+        if !req.rec {
+            return Some(Outcome::Excluded(Exclusion::NoRec));
+        }
+        if self.config.honour_do_not_track && facts.dnt {
+            return Some(Outcome::Excluded(Exclusion::DoNotTrack));
+        }
+        // `ca=1` promises a custom action a plugin handles; with none, Matomo ignores the request
+        // (`core/Tracker/Action.php::factory` throws) rather than recording a pageview.
+        if req.action == Action::NoAction && req.ecommerce.idgoal.is_none_or(|id| id <= 0) {
+            return Some(Outcome::Excluded(Exclusion::CustomActionWithoutHandler));
+        }
+        if ip.is_some_and(|ip| exclusion::ip_excluded(ip, &site.exclusions.ips)) {
+            return Some(Outcome::Excluded(Exclusion::ExcludedIp));
+        }
+        if exclusion::user_agent_excluded(user_agent, &site.exclusions.user_agents) {
+            return Some(Outcome::Excluded(Exclusion::ExcludedUserAgent));
+        }
+        if site.exclusions.exclude_unknown_urls {
+            if let Some(page) = req.url.as_deref() {
+                if !exclusion::url_is_known(page, &site.site.urls) {
+                    return Some(Outcome::Excluded(Exclusion::UnknownUrl));
+                }
+            }
+        }
+
+        None
+    }
+
+    /// Notes the dictionary names the item's action needs (by recording it once without ids),
+    /// so that [`Self::resolve_gathered`] looks them up with the whole group's.
+    pub(super) async fn gather_names(
+        &self,
+        group: &mut Group<'_>,
+        site: &SiteInfo,
+        item: &Item,
+        seen: &Seen<'_>,
+    ) -> Result<()> {
+        if item.request.ping || self.screen(site, item, seen).is_some() {
+            return Ok(());
+        }
+        group.gathering.get_or_insert_with(Vec::new);
+        self.record_action(group, site, &item.request).await?;
+        Ok(())
+    }
+
+    /// Looks up (inserting the new ones) every name noted by [`Self::gather_names`], in a few
+    /// statements, into the cache of ids.
+    pub(super) async fn resolve_gathered(&self, group: &mut Group<'_>) -> Result<()> {
+        let Some(names) = group.gathering.take() else {
+            return Ok(());
+        };
+        let ids = visits::action_ids(&mut group.tx, &names).await?;
+        let mut cache = lock(self.action_ids);
+        for (kind, hash, idaction) in ids {
+            cache.insert(kind, hash, idaction);
+        }
+        Ok(())
+    }
+
     pub(super) async fn process(
         &self,
         group: &mut Group<'_>,
@@ -173,20 +257,11 @@ impl Rules<'_> {
         item: &Item,
         seen: &Seen<'_>,
     ) -> Result<Outcome> {
+        if let Some(outcome) = self.screen(site, item, seen) {
+            return Ok(outcome);
+        }
         let req = &item.request;
         let facts = &item.facts;
-        let max_cdt_age = self.config.custom_timestamp_max_age_without_token;
-        if !item.trusted && req.requires_token_at(facts.received_at, max_cdt_age) {
-            return Ok(Outcome::Rejected(match overriding_param(req) {
-                Some(param) => Rejection::NeedsToken(param),
-                None => Rejection::CdtTooOld(max_cdt_age),
-            }));
-        }
-        if let Some(idgoal) = req.ecommerce.idgoal.filter(|id| *id > 0) {
-            if !site.goals.iter().any(|g| g.idgoal == idgoal) {
-                return Ok(Outcome::Rejected(Rejection::UnknownGoal(idgoal)));
-            }
-        }
         let Seen {
             time,
             user_agent,
@@ -196,37 +271,6 @@ impl Rules<'_> {
             claimed_visitor,
         } = *seen;
         let device = device::detect_shared(user_agent);
-
-        // Exclusions, in Matomo's order (core/Tracker/VisitExcluded.php).
-        let bot = device.is_bot || ip.is_some_and(exclusion::ip_is_known_bot);
-        if bot && !req.bots {
-            return Ok(Outcome::Excluded(Exclusion::Bot));
-        }
-        if !req.rec {
-            return Ok(Outcome::Excluded(Exclusion::NoRec));
-        }
-        if self.config.honour_do_not_track && facts.dnt {
-            return Ok(Outcome::Excluded(Exclusion::DoNotTrack));
-        }
-        // `ca=1` promises a custom action a plugin handles; with none, Matomo ignores the request
-        // (`core/Tracker/Action.php::factory` throws) rather than recording a pageview.
-        if req.action == Action::NoAction && req.ecommerce.idgoal.is_none_or(|id| id <= 0) {
-            return Ok(Outcome::Excluded(Exclusion::CustomActionWithoutHandler));
-        }
-        if ip.is_some_and(|ip| exclusion::ip_excluded(ip, &site.exclusions.ips)) {
-            return Ok(Outcome::Excluded(Exclusion::ExcludedIp));
-        }
-        if exclusion::user_agent_excluded(user_agent, &site.exclusions.user_agents) {
-            return Ok(Outcome::Excluded(Exclusion::ExcludedUserAgent));
-        }
-        if site.exclusions.exclude_unknown_urls {
-            if let Some(page) = req.url.as_deref() {
-                if !exclusion::url_is_known(page, &site.site.urls) {
-                    return Ok(Outcome::Excluded(Exclusion::UnknownUrl));
-                }
-            }
-        }
-
         let idsite = i64::from(req.site_id.get());
         let last = self
             .find_visit(group, idsite, req, &config_id, claimed_visitor, time)
@@ -764,7 +808,9 @@ impl Rules<'_> {
         Ok(recorded)
     }
 
-    /// [`visits::action_id`] through the writer's cache of ids.
+    /// [`visits::action_id`] through the writer's cache of ids. While the writer gathers a
+    /// group's names (`Group::gathering`), a name not cached is only noted and 0 stands in: the
+    /// ids of all of them are then looked up at once ([`Self::resolve_gathered`]).
     async fn action_id(
         &self,
         group: &mut Group<'_>,
@@ -776,6 +822,10 @@ impl Rules<'_> {
         let cached = lock(self.action_ids).get(kind, hash);
         if let Some(idaction) = cached {
             return Ok(idaction);
+        }
+        if let Some(names) = group.gathering.as_mut() {
+            names.push((kind, name.to_owned(), url_prefix));
+            return Ok(0);
         }
         let idaction = visits::action_id(&mut group.tx, kind, name, url_prefix).await?;
         lock(self.action_ids).insert(kind, hash, idaction);

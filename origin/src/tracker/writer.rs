@@ -188,6 +188,14 @@ impl Writer {
                 ))
             }))
             .await?;
+        // And every dictionary name their actions need, also looked up together.
+        for (item, site, seen) in &prepared {
+            let duplicate = item.request_id.is_some_and(|id| !claimed.contains(&id));
+            if let (Some(site), Some(seen), false) = (site, seen, duplicate) {
+                rules.gather_names(&mut group, site, item, seen).await?;
+            }
+        }
+        rules.resolve_gathered(&mut group).await?;
         let mut prepared = prepared.into_iter();
         let mut all = Vec::with_capacity(jobs.len());
         for job in jobs {
