@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod enrich;
 pub mod http;
+mod lru;
 pub mod metrics;
 pub mod reports;
 pub mod startup;

@@ -25,13 +25,13 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
 };
-
-use std::time::{Duration, Instant};
 
 use super::render::Rendered;
 use crate::{
     archive::Lookup,
+    lru::Lru,
     store::{Site, TokenOwner},
 };
 
@@ -91,34 +91,33 @@ struct Entry {
     generation: u64,
     stamp: Stamp,
     rendered: Arc<Rendered>,
-    used: u64,
-}
-
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<String, Entry>,
-    bytes: usize,
-    clock: u64,
 }
 
 /// Rendered answers by request key, shared by the clones of one `Store`.
-#[derive(Default)]
 pub struct AnswerCache {
-    inner: Mutex<Inner>,
+    inner: Mutex<Lru<String, Entry>>,
+}
+
+impl Default for AnswerCache {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(Lru::new(MAX_ENTRIES, MAX_BYTES)),
+        }
+    }
 }
 
 impl std::fmt::Debug for AnswerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let inner = self.lock();
         f.debug_struct("AnswerCache")
-            .field("entries", &inner.entries.len())
-            .field("bytes", &inner.bytes)
+            .field("entries", &inner.len())
+            .field("bytes", &inner.bytes())
             .finish()
     }
 }
 
 impl AnswerCache {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Lru<String, Entry>> {
         // A poisoned lock only means a thread panicked mid-update; at worst an entry is missing.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -137,13 +136,9 @@ impl AnswerCache {
         same: impl FnOnce(&Stamp) -> bool,
     ) -> Option<Arc<Rendered>> {
         let mut inner = self.lock();
-        inner.clock += 1;
-        let now = inner.clock;
-        let entry = inner.entries.get_mut(key)?;
-        if entry.generation != generation || !same(&entry.stamp) {
-            return None;
-        }
-        entry.used = now;
+        let entry = inner.get_if(key, |entry| {
+            entry.generation == generation && same(&entry.stamp)
+        })?;
         Some(Arc::clone(&entry.rendered))
     }
 
@@ -155,42 +150,20 @@ impl AnswerCache {
             // One huge answer would evict everything else.
             return;
         }
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let used = inner.clock;
-        if let Some(old) = inner.entries.remove(&key) {
-            inner.bytes -= old.rendered.body.len() + key.len();
-        }
-        while !inner.entries.is_empty()
-            && (inner.entries.len() >= MAX_ENTRIES || inner.bytes + bytes > MAX_BYTES)
-        {
-            let Some(oldest) = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.used)
-                .map(|(key, _)| key.clone())
-            else {
-                break;
-            };
-            if let Some(old) = inner.entries.remove(&oldest) {
-                inner.bytes -= old.rendered.body.len() + oldest.len();
-            }
-        }
-        inner.bytes += bytes;
-        inner.entries.insert(
+        self.lock().put(
             key,
             Entry {
                 generation,
                 stamp,
                 rendered,
-                used,
             },
+            bytes,
         );
     }
 
     /// How many answers are kept.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().len()
     }
 
     /// Whether nothing is kept.

@@ -10,15 +10,13 @@
 //! Bounded by entries and by the stored (compressed) size of their blobs, least recently used
 //! first out.
 
-use std::{
-    collections::HashMap,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex, MutexGuard, PoisonError,
-    },
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, Mutex, MutexGuard, PoisonError,
 };
 
 use super::{
+    super::lru::Lru,
     data::ArchiveData,
     storage::{Header, Key},
 };
@@ -31,21 +29,11 @@ const MAX_BYTES: usize = 16 << 20;
 struct Entry {
     header: Header,
     data: Arc<ArchiveData>,
-    bytes: usize,
-    used: u64,
-}
-
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<Key, Entry>,
-    bytes: usize,
-    clock: u64,
 }
 
 /// Decoded archives by key, shared by the clones of one `Store`.
-#[derive(Default)]
 pub struct ArchiveCache {
-    inner: Mutex<Inner>,
+    inner: Mutex<Lru<Key, Entry>>,
     /// Bumped by every [`ArchiveCache::forget`]: a read that began before a rewrite must not
     /// cache what it read.
     generation: AtomicU64,
@@ -55,14 +43,23 @@ impl std::fmt::Debug for ArchiveCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let inner = self.lock();
         f.debug_struct("ArchiveCache")
-            .field("entries", &inner.entries.len())
-            .field("bytes", &inner.bytes)
+            .field("entries", &inner.len())
+            .field("bytes", &inner.bytes())
             .finish()
     }
 }
 
+impl Default for ArchiveCache {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(Lru::new(MAX_ENTRIES, MAX_BYTES)),
+            generation: AtomicU64::default(),
+        }
+    }
+}
+
 impl ArchiveCache {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Lru<Key, Entry>> {
         // A poisoned lock only means a thread panicked mid-update; the map stays consistent
         // enough for a cache (at worst an entry is missing).
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
@@ -71,13 +68,7 @@ impl ArchiveCache {
     /// The archive read under exactly this header, if cached.
     pub fn get(&self, key: &Key, header: &Header) -> Option<Arc<ArchiveData>> {
         let mut inner = self.lock();
-        inner.clock += 1;
-        let now = inner.clock;
-        let entry = inner.entries.get_mut(key)?;
-        if entry.header != *header {
-            return None;
-        }
-        entry.used = now;
+        let entry = inner.get_if(key, |entry| entry.header == *header)?;
         Some(Arc::clone(&entry.data))
     }
 
@@ -104,50 +95,19 @@ impl ArchiveCache {
         if self.generation() != generation {
             return;
         }
-        inner.clock += 1;
-        let used = inner.clock;
-        if let Some(old) = inner.entries.remove(&key) {
-            inner.bytes -= old.bytes;
-        }
-        while !inner.entries.is_empty()
-            && (inner.entries.len() >= MAX_ENTRIES || inner.bytes + bytes > MAX_BYTES)
-        {
-            let Some(oldest) = inner
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.used)
-                .map(|(key, _)| key.clone())
-            else {
-                break;
-            };
-            if let Some(old) = inner.entries.remove(&oldest) {
-                inner.bytes -= old.bytes;
-            }
-        }
-        inner.bytes += bytes;
-        inner.entries.insert(
-            key,
-            Entry {
-                header,
-                data,
-                bytes,
-                used,
-            },
-        );
+        inner.put(key, Entry { header, data }, bytes);
     }
 
     /// Drops an archive this process is rewriting.
     pub fn forget(&self, key: &Key) {
         let mut inner = self.lock();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Some(old) = inner.entries.remove(key) {
-            inner.bytes -= old.bytes;
-        }
+        inner.remove(key);
     }
 
     /// How many archives are cached.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().len()
     }
 
     /// Whether nothing is cached.

@@ -118,28 +118,20 @@ pub async fn headers(store: &Store, keys: &[Key]) -> Result<Vec<Option<Header>>>
                  AND segment = $5"
             )
         };
-        let joined: Option<String> = match &store.db {
-            crate::store::Db::Sqlite(pool) => {
-                sqlx::query_scalar(&row("group_concat"))
-                    .bind(idsite)
-                    .bind(period)
-                    .bind(from)
-                    .bind(to)
-                    .bind(segment)
-                    .fetch_one(pool)
-                    .await?
-            }
-            crate::store::Db::Postgres(pool) => {
-                sqlx::query_scalar(&row("string_agg"))
-                    .bind(idsite)
-                    .bind(period)
-                    .bind(from)
-                    .bind(to)
-                    .bind(segment)
-                    .fetch_one(pool)
-                    .await?
-            }
+        let aggregate = match &store.db {
+            crate::store::Db::Sqlite(_) => "group_concat",
+            crate::store::Db::Postgres(_) => "string_agg",
         };
+        let joined: Option<String> = crate::store::on_db!(&store.db, pool => {
+            sqlx::query_scalar(&row(aggregate))
+                .bind(idsite)
+                .bind(period)
+                .bind(from)
+                .bind(to)
+                .bind(segment)
+                .fetch_one(pool)
+                .await?
+        });
         let rows = joined
             .as_deref()
             .unwrap_or("")

@@ -149,17 +149,25 @@ log_row! {
     }
 }
 
-impl Visit {
-    /// Sets the visit-scoped custom dimension columns `custom_dimension_1..5`.
-    pub fn set_custom_dimensions(&mut self, values: [Option<String>; 5]) {
-        let [d1, d2, d3, d4, d5] = values;
-        self.custom_dimension_1 = d1;
-        self.custom_dimension_2 = d2;
-        self.custom_dimension_3 = d3;
-        self.custom_dimension_4 = d4;
-        self.custom_dimension_5 = d5;
-    }
+/// `set_custom_dimensions` for the rows with Matomo's five `custom_dimension_N` columns.
+macro_rules! custom_dimension_columns {
+    ($($row:ident),*) => {$(
+        impl $row {
+            /// Sets the custom dimension columns `custom_dimension_1..5` of this row's scope.
+            pub fn set_custom_dimensions(&mut self, [d1, d2, d3, d4, d5]: [Option<String>; 5]) {
+                self.custom_dimension_1 = d1;
+                self.custom_dimension_2 = d2;
+                self.custom_dimension_3 = d3;
+                self.custom_dimension_4 = d4;
+                self.custom_dimension_5 = d5;
+            }
+        }
+    )*};
+}
 
+custom_dimension_columns!(Visit, NewAction);
+
+impl Visit {
     /// Applies what an action of this visit changes. The last action time never moves
     /// backwards, the entry URL is only set while the visit has none, and custom dimensions and
     /// the user id keep their old value unless the request sets one.
@@ -276,18 +284,6 @@ log_row! {
         pub custom_dimension_3: Option<String>,
         pub custom_dimension_4: Option<String>,
         pub custom_dimension_5: Option<String>,
-    }
-}
-
-impl NewAction {
-    /// Sets the action-scoped custom dimension columns `custom_dimension_1..5`.
-    pub fn set_custom_dimensions(&mut self, values: [Option<String>; 5]) {
-        let [d1, d2, d3, d4, d5] = values;
-        self.custom_dimension_1 = d1;
-        self.custom_dimension_2 = d2;
-        self.custom_dimension_3 = d3;
-        self.custom_dimension_4 = d4;
-        self.custom_dimension_5 = d5;
     }
 }
 
