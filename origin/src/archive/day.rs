@@ -20,8 +20,8 @@
 //! day down to ~300,000: the day of `bench archive --scale 0.05` (20 sites), same database, old
 //! and new builds alternated 7 times, went from 1.05-1.38 s (median 1.26 s, 1.6 s CPU) to
 //! 0.81-1.17 s (median 1.09 s, 1.3 s CPU), ~22 s per 1M actions, 13x the grouped scan. What is
-//! left is SQLite's own work (half of the samples: b-tree lookups from the time index into the table, the CTEs' temporary
-//! tables, `DISTINCT` and `GROUP BY` sorts; the same statements take 0.5 to 0.6 s per day in the
+//! left is SQLite's own work (half of the samples: b-tree lookups from the time index into the
+//! table, the CTEs' temporary tables, `DISTINCT` and `GROUP BY` sorts; the same statements take 0.5 to 0.6 s per day in the
 //! `sqlite3` shell) and the per-row Rust work. Measured and left out: a 64 MB page cache,
 //! 256 MB `mmap_size` and `temp_store=MEMORY` changed nothing measurable (the OS page cache
 //! already holds the database, so SQLite's ~150k `pread`s per day are cheap) and would cost up
