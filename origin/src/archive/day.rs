@@ -13,21 +13,20 @@
 //! per-row allocations. Each day's visits and actions are now read once (one statement each over
 //! a materialized CTE, all groupings `UNION ALL`ed): 1.7 to 2.1 s per day on the shared 2-core
 //! machine (11x to 15x the grouped scan of the same run), the month 56 to 78 s (was 72 s, 25x).
-//! A profile then showed a third of the time in sqlx's per-value hand-over (every column value
-//! of every row copied on the connection's thread, freed on the caller's, contending on the
-//! allocator's locks): grouped rows now carry their counts packed in one text column
-//! ([`packed`]) and the converting visits' actions come one row per visit, ~700,000 values per
-//! day down to ~300,000: the day of `bench archive --scale 0.05` (20 sites), same database, old
-//! and new builds alternated 7 times, went from 1.05-1.38 s (median 1.26 s, 1.6 s CPU) to
-//! 0.81-1.17 s (median 1.09 s, 1.3 s CPU), ~22 s per 1M actions, 13x the grouped scan. What is
-//! left is SQLite's own work (half of the samples: b-tree lookups from the time index into the
-//! table, the CTEs' temporary tables, `DISTINCT` and `GROUP BY` sorts; the same statements take 0.5 to 0.6 s per day in the
-//! `sqlite3` shell) and the per-row Rust work. Measured and left out: a 64 MB page cache,
-//! 256 MB `mmap_size` and `temp_store=MEMORY` changed nothing measurable (the OS page cache
-//! already holds the database, so SQLite's ~150k `pread`s per day are cheap) and would cost up
-//! to 64 MB per pooled connection; a covering index for the day scans would copy most of
-//! `log_link_visit_action` (one more wide index write per tracked action) to save the table
-//! lookups, ~6% of the samples.
+//! A profile then showed a third of the time in sqlx's per-value hand-over (every column value of
+//! every row copied on the connection's thread, freed on the caller's, contending on the
+//! allocator's locks): grouped rows now carry their counts packed in one text column ([`packed`])
+//! and the converting visits' actions come one row per visit, ~700,000 values per day down to
+//! ~300,000: the day of `bench archive --scale 0.05` (20 sites), same database, old and new builds
+//! alternated 7 times, went from 1.05-1.38 s (median 1.26 s, 1.6 s CPU) to 0.81-1.17 s (median 1.09
+//! s, 1.3 s CPU), ~22 s per 1M actions, 13x the grouped scan. What is left is SQLite's own work
+//! (half of the samples: b-tree lookups from the time index into the table, the CTEs' temporary
+//! tables, `DISTINCT` and `GROUP BY` sorts; the same statements take 0.5 to 0.6 s per day in the
+//! `sqlite3` shell) and the per-row Rust work. Measured and left out: a 64 MB page cache, 256 MB
+//! `mmap_size` and `temp_store=MEMORY` changed nothing measurable (the OS page cache already holds
+//! the database, so SQLite's ~150k `pread`s per day are cheap) and would cost up to 64 MB per
+//! pooled connection; a covering index for the day scans would copy most of `log_link_visit_action`
+//! (one more wide index write per tracked action) to save the table lookups, ~6% of the samples.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
