@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{
     data::{ArchiveData, Rec, Table},
-    limits,
+    day, limits,
 };
 use crate::{
     enrich::url,
@@ -142,14 +142,40 @@ pub(crate) struct DayActions {
     pub converting_visit_actions: Vec<VisitAction>,
 }
 
-/// One row of [`actions_sql`]: an [`ActionGroup`] (parts 0 and 1) or time spent (part 2).
+/// One row of [`actions_sql`]: an [`ActionGroup`] (parts 0 and 1) or time spent (part 2), its
+/// counts packed into one text column ([`day::packed`], in [`ActionGroup`]'s order from `hits`).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(crate) struct ActionSqlRow {
     pub part: i64,
+    pub id: Option<i64>,
     /// Part 2: the `idaction_name_ref` (with `id` the `idaction_url_ref`).
     pub id2: Option<i64>,
-    #[sqlx(flatten)]
-    pub group: ActionGroup,
+    pub kind: Option<i64>,
+    pub name: Option<String>,
+    pub url_prefix: Option<i64>,
+    pub metrics: String,
+}
+
+impl ActionSqlRow {
+    fn into_group(self) -> Result<ActionGroup> {
+        let [hits, visits, visitors, following_search, searches, views, uniq_views, events, interactions] =
+            day::unpack(&self.metrics)?;
+        Ok(ActionGroup {
+            id: self.id,
+            kind: self.kind,
+            name: self.name,
+            url_prefix: self.url_prefix,
+            hits,
+            visits,
+            visitors,
+            following_search,
+            searches,
+            views,
+            uniq_views,
+            events,
+            interactions,
+        })
+    }
 }
 
 /// Every grouping of the day's actions in one statement, so the actions are read once (a
@@ -187,9 +213,8 @@ fn actions_sql() -> String {
          WHERE p.type = {TYPE_PAGE_URL}) THEN {TITLE_NOT_DEFINED} END AS name_key \
          FROM log_link_visit_action a \
          WHERE a.idsite = $1 AND a.server_time >= $2 AND a.server_time < $3) \
-         SELECT g.part, g.id, g.id2, l.type AS kind, l.name, l.url_prefix, g.hits, g.visits, \
-         g.visitors, g.following_search, g.searches, g.views, g.uniq_views, g.events, \
-         g.interactions FROM (\
+         SELECT g.part, g.id, g.id2, l.type AS kind, l.name, l.url_prefix, {metrics} AS metrics \
+         FROM (\
          SELECT CAST(0 AS BIGINT) AS part, d.idaction_url AS id, CAST(NULL AS BIGINT) AS id2, \
          CAST(SUM(d.plain) AS BIGINT) AS hits, \
          COUNT(DISTINCT CASE WHEN d.plain = 1 THEN d.idvisit END) AS visits, \
@@ -214,6 +239,17 @@ fn actions_sql() -> String {
          FROM d WHERE d.event = 0 AND d.time_spent > 0 \
          GROUP BY d.idaction_url_ref, d.idaction_name_ref\
          ) g LEFT JOIN log_action l ON l.idaction = g.id",
+        metrics = day::packed(&[
+            "g.hits",
+            "g.visits",
+            "g.visitors",
+            "g.following_search",
+            "g.searches",
+            "g.views",
+            "g.uniq_views",
+            "g.events",
+            "g.interactions",
+        ]),
         search_name = search("idaction_name"),
         after_search = search("idaction_name_ref"),
     )
@@ -227,13 +263,15 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
     });
     let (mut by_url, mut by_name, mut time) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
-        match row.part {
-            0 => by_url.push(row.group),
-            1 => by_name.push(row.group),
+        let (part, id2) = (row.part, row.id2);
+        let group = row.into_group()?;
+        match part {
+            0 => by_url.push(group),
+            1 => by_name.push(group),
             _ => {
                 // Time goes to the referenced URL and to the referenced name.
-                let spent = row.group.hits;
-                for id in [row.group.id, row.id2].into_iter().flatten() {
+                let spent = group.hits;
+                for id in [group.id, id2].into_iter().flatten() {
                     if id > 0 {
                         time.push(TimeSpent { id, time: spent });
                     }
@@ -255,14 +293,19 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
         .fetch_all(pool)
         .await?
     });
-    let converting_visit_actions = on_db!(&store.db, pool => {
+    // One row per converting visit, its actions packed in order (see [`day::packed`]: 28,000
+    // rows of 4 values per day of 50,000 actions became 4,000 of 2).
+    let packed_visits: Vec<(i64, String)> = on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT a.idvisit, a.server_time, a.idaction_url, a.idaction_name \
+            "SELECT a.idvisit, string_agg(CAST(a.server_time AS TEXT) || ',' || \
+             COALESCE(CAST(a.idaction_url AS TEXT), '') || ',' || \
+             COALESCE(CAST(a.idaction_name AS TEXT), ''), ';' \
+             ORDER BY a.server_time, a.idlink_va) \
              FROM log_link_visit_action a \
              WHERE a.idaction_event_category IS NULL \
              AND a.idvisit IN (SELECT c.idvisit FROM log_conversion c WHERE c.idsite = $1 \
              AND c.server_time >= $2 AND c.server_time < $3 AND c.idgoal >= 0) \
-             ORDER BY a.idvisit, a.server_time, a.idlink_va",
+             GROUP BY a.idvisit ORDER BY a.idvisit",
         )
         .bind(idsite)
         .bind(from)
@@ -270,6 +313,10 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
         .fetch_all(pool)
         .await?
     });
+    let mut converting_visit_actions = Vec::new();
+    for (idvisit, packed) in &packed_visits {
+        unpack_visit_actions(*idvisit, packed, &mut converting_visit_actions)?;
+    }
     Ok(DayActions {
         by_url,
         by_name,
@@ -278,6 +325,38 @@ pub(crate) async fn load(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
         conversions,
         converting_visit_actions,
     })
+}
+
+/// Reads a visit's actions packed as `server_time,idaction_url,idaction_name` joined by `;`
+/// (an empty id is NULL).
+fn unpack_visit_actions(idvisit: i64, packed: &str, into: &mut Vec<VisitAction>) -> Result<()> {
+    let bad = || {
+        crate::store::StoreError::Db(sqlx::Error::Decode(
+            format!("packed actions of visit {idvisit} are damaged: {packed:?}").into(),
+        ))
+    };
+    let id = |text: &str| -> Result<Option<i64>> {
+        if text.is_empty() {
+            Ok(None)
+        } else {
+            text.parse().map(Some).map_err(|_| bad())
+        }
+    };
+    for action in packed.split(';') {
+        let mut fields = action.split(',');
+        let (Some(time), Some(url), Some(name), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad());
+        };
+        into.push(VisitAction {
+            idvisit,
+            server_time: time.parse().map_err(|_| bad())?,
+            idaction_url: id(url)?,
+            idaction_name: id(name)?,
+        });
+    }
+    Ok(())
 }
 
 /// The report an action type's rows go to.
@@ -806,6 +885,26 @@ fn entry_goals(day: &DayActions, rows: &mut HashMap<i64, ActionRow>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_visit_actions_unpack_in_order_with_missing_ids_as_none() {
+        let mut actions = Vec::new();
+        unpack_visit_actions(7, "100,3,4;105,,9;110,5,", &mut actions).unwrap();
+        let got: Vec<(i64, i64, Option<i64>, Option<i64>)> = actions
+            .iter()
+            .map(|a| (a.idvisit, a.server_time, a.idaction_url, a.idaction_name))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (7, 100, Some(3), Some(4)),
+                (7, 105, None, Some(9)),
+                (7, 110, Some(5), None)
+            ]
+        );
+        assert!(unpack_visit_actions(7, "100,3", &mut actions).is_err());
+        assert!(unpack_visit_actions(7, "x,3,4", &mut actions).is_err());
+    }
 
     #[test]
     fn outlink_hosts_keep_www_and_leaves_are_the_path() {

@@ -13,9 +13,20 @@
 //! per-row allocations. Each day's visits and actions are now read once (one statement each over
 //! a materialized CTE, all groupings `UNION ALL`ed): 1.7 to 2.1 s per day on the shared 2-core
 //! machine (11x to 15x the grouped scan of the same run), the month 56 to 78 s (was 72 s, 25x).
-//! What is left is SQLite's own work (b-tree lookups from the time index into the table, the
-//! CTE's temporary table, `DISTINCT` sorts) and the converting visits' actions, still read row
-//! by row for the page goal metrics.
+//! A profile then showed a third of the time in sqlx's per-value hand-over (every column value of
+//! every row copied on the connection's thread, freed on the caller's, contending on the
+//! allocator's locks): grouped rows now carry their counts packed in one text column ([`packed`])
+//! and the converting visits' actions come one row per visit, ~700,000 values per day down to
+//! ~300,000: the day of `bench archive --scale 0.05` (20 sites), same database, old and new builds
+//! alternated 7 times, went from 1.05-1.38 s (median 1.26 s, 1.6 s CPU) to 0.81-1.17 s (median 1.09
+//! s, 1.3 s CPU), ~22 s per 1M actions, 13x the grouped scan. What is left is SQLite's own work
+//! (half of the samples: b-tree lookups from the time index into the table, the CTEs' temporary
+//! tables, `DISTINCT` and `GROUP BY` sorts; the same statements take 0.5 to 0.6 s per day in the
+//! `sqlite3` shell) and the per-row Rust work. Measured and left out: a 64 MB page cache, 256 MB
+//! `mmap_size` and `temp_store=MEMORY` changed nothing measurable (the OS page cache already holds
+//! the database, so SQLite's ~150k `pread`s per day are cheap) and would cost up to 64 MB per
+//! pooled connection; a covering index for the day scans would copy most of `log_link_visit_action`
+//! (one more wide index write per tracked action) to save the table lookups, ~6% of the samples.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -73,26 +84,84 @@ pub(crate) struct ConversionLog {
 }
 
 /// One row of [`load_visits`]: which grouping it belongs to (`part`, see [`visits_sql`]), the
-/// group key and the summed metrics of its visits.
+/// group key and the summed metrics of its visits, packed into one text column (see [`packed`]).
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(crate) struct VisitRow {
     pub part: i64,
     pub id: Option<i64>,
-    #[sqlx(flatten)]
-    pub group: VisitGroup,
+    pub kind: Option<i64>,
+    pub referer_name: Option<String>,
+    pub referer_keyword: Option<String>,
+    pub referer_url: Option<String>,
+    pub metrics: String,
 }
 
-/// The visit metrics every grouping computes, in [`VisitGroup`]'s names. A bounce is a visit of
-/// one action or none (`LogAggregator`, spec/MATOMO.md 2.4).
-const VISIT_METRICS: &str = "COUNT(*) AS visits, COUNT(DISTINCT idvisitor) AS uniq_visitors, \
-     COUNT(DISTINCT user_id) AS users, \
-     CAST(COALESCE(SUM(visit_total_actions), 0) AS BIGINT) AS actions, \
-     CAST(COALESCE(MAX(visit_total_actions), 0) AS BIGINT) AS max_actions, \
-     CAST(COALESCE(SUM(visit_total_time), 0) AS BIGINT) AS visit_length, \
-     CAST(COALESCE(SUM(CASE WHEN visit_total_actions <= 1 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-     AS bounces, \
-     CAST(COALESCE(SUM(CASE WHEN visit_goal_converted <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
-     AS converted";
+impl VisitRow {
+    /// The row's group, its metrics unpacked in [`VISIT_METRICS`]' order.
+    fn into_group(self) -> Result<VisitGroup> {
+        let [visits, uniq_visitors, users, actions, max_actions, visit_length, bounces, converted] =
+            unpack(&self.metrics)?;
+        Ok(VisitGroup {
+            kind: self.kind,
+            referer_name: self.referer_name,
+            referer_keyword: self.referer_keyword,
+            referer_url: self.referer_url,
+            visits,
+            uniq_visitors,
+            users,
+            actions,
+            max_actions,
+            visit_length,
+            bounces,
+            converted,
+        })
+    }
+}
+
+/// Packs integer aggregates into one comma-separated text column (`CAST(.. AS TEXT) || ','`,
+/// portable SQLite + PostgreSQL). sqlx copies every column value of every row from its worker
+/// thread to the caller (an allocation on one thread freed on another, under glibc's arena lock):
+/// ~700,000 values per day of 50,000 actions, a third of a day's archiving in the profile. Packed,
+/// a grouped row crosses as 7 values instead of 15. Every expression must be non-NULL (`||` with
+/// a NULL is NULL): they are counts or `COALESCE`d sums.
+pub(crate) fn packed(expressions: &[&str]) -> String {
+    let texts: Vec<String> = expressions
+        .iter()
+        .map(|e| format!("CAST({e} AS TEXT)"))
+        .collect();
+    texts.join(" || ',' || ")
+}
+
+/// Reads a column written by [`packed`] with `N` expressions.
+pub(crate) fn unpack<const N: usize>(text: &str) -> Result<[i64; N]> {
+    let bad = || {
+        crate::store::StoreError::Db(sqlx::Error::Decode(
+            format!("packed metrics {text:?} are not {N} integers").into(),
+        ))
+    };
+    let mut out = [0; N];
+    let mut parts = text.split(',');
+    for slot in &mut out {
+        *slot = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    }
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// The visit metrics every grouping computes, in [`VisitGroup`]'s order, for [`packed`]. A bounce
+/// is a visit of one action or none (`LogAggregator`, spec/MATOMO.md 2.4).
+const VISIT_METRICS: [&str; 8] = [
+    "COUNT(*)",
+    "COUNT(DISTINCT idvisitor)",
+    "COUNT(DISTINCT user_id)",
+    "CAST(COALESCE(SUM(visit_total_actions), 0) AS BIGINT)",
+    "CAST(COALESCE(MAX(visit_total_actions), 0) AS BIGINT)",
+    "CAST(COALESCE(SUM(visit_total_time), 0) AS BIGINT)",
+    "CAST(COALESCE(SUM(CASE WHEN visit_total_actions <= 1 THEN 1 ELSE 0 END), 0) AS BIGINT)",
+    "CAST(COALESCE(SUM(CASE WHEN visit_goal_converted <> 0 THEN 1 ELSE 0 END), 0) AS BIGINT)",
+];
 
 /// Every grouping of the day's visits in one statement, so the visits are read once (a
 /// materialized CTE, which SQLite and PostgreSQL both support): part 0 the totals, part 1 the
@@ -100,6 +169,7 @@ const VISIT_METRICS: &str = "COUNT(*) AS visits, COUNT(DISTINCT idvisitor) AS un
 /// exit page URL and exit title (`archiveDayEntryActions`, `archiveDayExitActions`; a visit's title
 /// key is its `idaction_name`, or `actions::TITLE_NOT_DEFINED` when its page had no title).
 fn visits_sql() -> String {
+    let metrics = format!("{} AS metrics", packed(&VISIT_METRICS));
     let no_id = "CAST(NULL AS BIGINT)";
     let no_referrer = "CAST(NULL AS BIGINT) AS kind, CAST(NULL AS TEXT) AS referer_name, \
          CAST(NULL AS TEXT) AS referer_keyword, CAST(NULL AS TEXT) AS referer_url";
@@ -113,7 +183,7 @@ fn visits_sql() -> String {
     let keyed = |part: i64, key: String| {
         format!(
             "SELECT CAST({part} AS BIGINT) AS part, CAST({key} AS BIGINT) AS id, {no_referrer}, \
-             {VISIT_METRICS} FROM v GROUP BY 2"
+             {metrics} FROM v GROUP BY 2"
         )
     };
     [
@@ -123,7 +193,7 @@ fn visits_sql() -> String {
              referer_keyword, referer_url, visit_entry_idaction_url, visit_entry_idaction_name, \
              visit_exit_idaction_url, visit_exit_idaction_name FROM log_visit \
              WHERE idsite = $1 AND visit_last_action_time >= $2 AND visit_last_action_time < $3) \
-             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {VISIT_METRICS} \
+             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {metrics} \
              FROM v"
         ),
         // A missing or 0 referrer type is a direct entry (`makeReferrerTypeNonEmpty`).
@@ -131,7 +201,7 @@ fn visits_sql() -> String {
             "SELECT CAST(1 AS BIGINT) AS part, {no_id} AS id, \
              CAST(CASE WHEN referer_type IS NULL OR referer_type = 0 THEN 1 \
              ELSE referer_type END AS BIGINT) AS kind, referer_name, referer_keyword, referer_url, \
-             {VISIT_METRICS} FROM v GROUP BY 3, 4, 5, 6"
+             {metrics} FROM v GROUP BY 3, 4, 5, 6"
         ),
         keyed(2, url("visit_entry_idaction_url")),
         keyed(
@@ -167,8 +237,9 @@ async fn load_visits(
     let mut groups = Vec::new();
     let mut entry_exit = Vec::new();
     for row in rows {
-        let g = row.group;
-        match row.part {
+        let (part, id) = (row.part, row.id);
+        let g = row.into_group()?;
+        match part {
             0 => {
                 totals = VisitTotals {
                     visits: g.visits,
@@ -184,7 +255,7 @@ async fn load_visits(
             1 => groups.push(g),
             part => entry_exit.push(actions::EntryExit {
                 side: i64::from(part >= 4),
-                id: row.id,
+                id,
                 visits: g.visits,
                 uniq_visitors: g.uniq_visitors,
                 actions: g.actions,
@@ -494,6 +565,18 @@ fn referrer_tables(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_metrics_unpack_to_exactly_their_count_of_integers() {
+        assert_eq!(
+            packed(&["a", "b"]),
+            "CAST(a AS TEXT) || ',' || CAST(b AS TEXT)"
+        );
+        assert_eq!(unpack::<3>("1,-2,30").unwrap(), [1, -2, 30]);
+        assert!(unpack::<3>("1,2").is_err());
+        assert!(unpack::<2>("1,2,3").is_err());
+        assert!(unpack::<1>("1.5").is_err());
+    }
 
     /// A referrer group of `visits` visits by `visitors` visitors (one of them a user when `user`).
     fn group(
