@@ -7,7 +7,7 @@
 //! database, is never served stale. This process also drops the entry when it rewrites the
 //! archive ([`ArchiveCache::forget`]), which covers a rebuild within the same second.
 //!
-//! Bounded by entries and by the stored (compressed) size of their blobs, least recently used
+//! Bounded by entries and by the decoded size of their tables, least recently used
 //! first out.
 
 use std::sync::{
@@ -23,8 +23,9 @@ use super::{
 
 /// Most archives kept.
 const MAX_ENTRIES: usize = 1024;
-/// Most compressed blob bytes kept (decoded tables take a few times more).
-const MAX_BYTES: usize = 16 << 20;
+/// Most decoded bytes kept, counted as the tables' JSON text (their memory takes a few times
+/// more). Counting compressed bytes instead let a month's build keep about 500 MB of decoded days.
+const MAX_BYTES: usize = 32 << 20;
 
 struct Entry {
     header: Header,
@@ -77,7 +78,7 @@ impl ArchiveCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Keeps an archive read under `header` (`bytes` is its stored blob size), unless this
+    /// Keeps an archive read under `header` (`bytes` is its decoded size), unless this
     /// process rewrote an archive since `generation` was taken.
     pub fn put(
         &self,

@@ -182,13 +182,14 @@ impl Table {
         encoder.finish().unwrap_or_default()
     }
 
-    /// Reads a table written by [`Table::to_blob`]; `None` when the blob is damaged.
-    pub fn from_blob(blob: &[u8]) -> Option<Self> {
+    /// Reads a table written by [`Table::to_blob`], with the size of its JSON text (a measure of
+    /// its size in memory); `None` when the blob is damaged.
+    pub fn from_blob(blob: &[u8]) -> Option<(Self, usize)> {
         let mut json = Vec::new();
         flate2::read::DeflateDecoder::new(blob)
             .read_to_end(&mut json)
             .ok()?;
-        serde_json::from_slice(&json).ok()
+        Some((serde_json::from_slice(&json).ok()?, json.len()))
     }
 }
 
@@ -258,7 +259,8 @@ mod tests {
         t.rows[0].sub = Some(Table {
             rows: vec![rec("b", 2.0)],
         });
-        assert_eq!(Table::from_blob(&t.to_blob()), Some(t));
+        let json_len = serde_json::to_vec(&t).unwrap().len();
+        assert_eq!(Table::from_blob(&t.to_blob()), Some((t, json_len)));
         assert_eq!(Table::from_blob(b"garbage"), None);
     }
 }

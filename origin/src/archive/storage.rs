@@ -159,7 +159,7 @@ pub async fn headers(store: &Store, keys: &[Key]) -> Result<Vec<Option<Header>>>
 }
 
 /// Reads an archive's metrics and the named tables (all tables when `tables` is `None`), with the
-/// stored size of those blobs. A damaged blob reads as an empty table.
+/// decoded size of those tables (their JSON text). A damaged blob reads as an empty table.
 pub async fn read(
     store: &Store,
     idarchive: i64,
@@ -182,8 +182,9 @@ pub async fn read(
         .into_iter()
         .filter(|(name, _)| tables.is_none_or(|wanted| wanted.contains(&name.as_str())))
         .map(|(name, blob)| {
-            bytes += blob.len();
-            (name, Table::from_blob(&blob).unwrap_or_default())
+            let (table, size) = Table::from_blob(&blob).unwrap_or_default();
+            bytes += size;
+            (name, table)
         })
         .collect();
     let data = ArchiveData {
