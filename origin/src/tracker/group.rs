@@ -102,9 +102,9 @@ pub(super) struct Group<'a> {
 
 impl<'a> Group<'a> {
     /// Begins a group: the transaction, the write lock, and the check that what `open` remembers
-    /// is still true.
-    /// `keep` is how long after its last action a visit may still be continued (the visit
-    /// length, or the look-back window when longer): older ones are forgotten first when full.
+    /// is still true. `keep` is how long after its last action a visit may still be continued
+    /// (the visit length, or the look-back window when longer): older ones are forgotten first
+    /// when the memory is full.
     pub(super) async fn begin(store: &Store, open: &'a mut OpenVisits, keep: i64) -> Result<Self> {
         let mut tx = store.begin().await?;
         let generation = visits::next_generation(&mut tx).await?;
