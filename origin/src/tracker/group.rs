@@ -26,8 +26,8 @@ use crate::store::{
     Result, Store, Tx,
 };
 
-/// Visits remembered at most (about 1 KB each); see [`OpenVisits::shrink`].
-const MAX_VISITS: usize = 100_000;
+/// Visits remembered at most (about 1 KB each, so about 50 MB); see [`OpenVisits::shrink`].
+const MAX_VISITS: usize = 50_000;
 
 /// A visitor id or a fingerprint of one site.
 type Key = (i64, KeyKind, Vec<u8>);
