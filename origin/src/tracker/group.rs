@@ -439,3 +439,73 @@ fn later(visit: &Visit, than: Option<i64>, visits: &HashMap<i64, Visit>) -> bool
     };
     (visit.visit_last_action_time, visit.idvisit) > (other.visit_last_action_time, other.idvisit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(idvisit: i64, last: i64) -> Visit {
+        Visit {
+            idvisit,
+            idsite: 1,
+            idvisitor: idvisit.to_be_bytes().to_vec(),
+            visit_last_action_time: last,
+            ..Visit::default()
+        }
+    }
+
+    #[test]
+    fn a_full_memory_keeps_the_recent_visits_and_forgets_what_pointed_at_old_ones() {
+        let mut open = OpenVisits::default();
+        let quarter = MAX_VISITS as i64 / 4;
+        // Visits 1..=quarter end at 100,000 + id; a negative entry for a key without visits.
+        for id in 1..=quarter {
+            let recent = visit(id, 100_000 + id);
+            open.latest
+                .insert(key_of(&recent, KeyKind::Visitor), Some(id));
+            open.visits.insert(id, recent);
+        }
+        open.latest.insert((1, KeyKind::Config, vec![9]), None);
+        open.shrink(1_800);
+        assert_eq!(
+            open.visits.len() as i64,
+            quarter,
+            "nothing to do below the bound"
+        );
+
+        // Old visits overflow the memory: only the last 1,800 seconds before the newest stay.
+        for id in quarter + 1..=MAX_VISITS as i64 + 1 {
+            open.visits.insert(id, visit(id, 0));
+        }
+        open.shrink(1_800);
+        let newest = 100_000 + quarter;
+        assert_eq!(open.visits.len(), 1_801);
+        assert!(open
+            .visits
+            .values()
+            .all(|v| v.visit_last_action_time >= newest - 1_800));
+        assert_eq!(
+            open.latest.len(),
+            1_801,
+            "entries of forgotten visits go too"
+        );
+        assert!(open
+            .latest
+            .values()
+            .all(|latest| latest.is_some_and(|id| open.visits.contains_key(&id))));
+    }
+
+    #[test]
+    fn a_memory_still_too_full_after_forgetting_old_visits_starts_over() {
+        let mut open = OpenVisits::default();
+        for id in 0..=MAX_VISITS as i64 {
+            let recent = visit(id, 1_000);
+            open.latest
+                .insert(key_of(&recent, KeyKind::Visitor), Some(id));
+            open.visits.insert(id, recent);
+        }
+        open.shrink(1_800);
+        assert!(open.visits.is_empty());
+        assert!(open.latest.is_empty());
+    }
+}
