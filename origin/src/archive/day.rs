@@ -40,21 +40,9 @@ use crate::{
     store::{on_db, Result, Store},
 };
 
-/// The day's visit totals (`VisitsSummary.get`), one row.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub(crate) struct VisitTotals {
-    pub visits: i64,
-    pub uniq_visitors: i64,
-    pub users: i64,
-    pub actions: i64,
-    pub max_actions: i64,
-    pub visit_length: i64,
-    pub bounces: i64,
-    pub converted: i64,
-}
-
-/// The visits of one referrer group: type (a missing or 0 type is a direct entry,
-/// `makeReferrerTypeNonEmpty`), name, keyword and URL, with their summed metrics.
+/// The visits of one group with their summed metrics: the day's totals (`VisitsSummary.get`),
+/// or a referrer group: type (a missing or 0 type is a direct entry,
+/// `makeReferrerTypeNonEmpty`), name, keyword and URL.
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub(crate) struct VisitGroup {
     /// `None` outside the referrer groups.
@@ -223,7 +211,7 @@ async fn load_visits(
     idsite: i64,
     from: i64,
     to: i64,
-) -> Result<(VisitTotals, Vec<VisitGroup>, Vec<actions::EntryExit>)> {
+) -> Result<(VisitGroup, Vec<VisitGroup>, Vec<actions::EntryExit>)> {
     let sql = visits_sql();
     let rows: Vec<VisitRow> = on_db!(&store.db, pool => {
         sqlx::query_as(&sql)
@@ -233,25 +221,14 @@ async fn load_visits(
             .fetch_all(pool)
             .await?
     });
-    let mut totals = VisitTotals::default();
+    let mut totals = VisitGroup::default();
     let mut groups = Vec::new();
     let mut entry_exit = Vec::new();
     for row in rows {
         let (part, id) = (row.part, row.id);
         let g = row.into_group()?;
         match part {
-            0 => {
-                totals = VisitTotals {
-                    visits: g.visits,
-                    uniq_visitors: g.uniq_visitors,
-                    users: g.users,
-                    actions: g.actions,
-                    max_actions: g.max_actions,
-                    visit_length: g.visit_length,
-                    bounces: g.bounces,
-                    converted: g.converted,
-                }
-            }
+            0 => totals = g,
             1 => groups.push(g),
             part => entry_exit.push(actions::EntryExit {
                 side: i64::from(part >= 4),
@@ -301,7 +278,7 @@ pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
 }
 
 /// VisitsSummary's metrics (`VisitsSummary.get`).
-fn visits_summary(totals: &VisitTotals, numeric: &mut BTreeMap<String, f64>) {
+fn visits_summary(totals: &VisitGroup, numeric: &mut BTreeMap<String, f64>) {
     let mut put = |name: &str, value: i64| {
         numeric.insert(name.to_owned(), value as f64);
     };
