@@ -3,7 +3,7 @@
 //! `archive::cache`, rendered API answers in `api::cache`). Not synchronised: each cache keeps
 //! one behind its mutex.
 
-use std::{borrow::Borrow, collections::HashMap, hash::Hash};
+use std::{borrow::Borrow, collections::HashMap, fmt, hash::Hash};
 
 pub(crate) struct Lru<K, V> {
     entries: HashMap<K, Slot<V>>,
@@ -11,6 +11,16 @@ pub(crate) struct Lru<K, V> {
     clock: u64,
     max_entries: usize,
     max_bytes: usize,
+}
+
+/// Shows the size, not the entries (which can be large).
+impl<K, V> fmt::Debug for Lru<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lru")
+            .field("entries", &self.entries.len())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
 }
 
 struct Slot<V> {
@@ -83,11 +93,6 @@ impl<K: Eq + Hash + Clone, V> Lru<K, V> {
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
-
-    /// The bytes the entries stand for.
-    pub(crate) fn bytes(&self) -> usize {
-        self.bytes
-    }
 }
 
 #[cfg(test)]
@@ -113,9 +118,9 @@ mod tests {
         lru.put(2, (), 4);
         lru.put(3, (), 6);
         assert_eq!(lru.get_if(&1, |_| true), None);
-        assert_eq!((lru.len(), lru.bytes()), (2, 10));
+        assert_eq!((lru.len(), lru.bytes), (2, 10));
         lru.put(4, (), 10);
-        assert_eq!((lru.len(), lru.bytes()), (1, 10));
+        assert_eq!((lru.len(), lru.bytes), (1, 10));
     }
 
     #[test]
@@ -125,8 +130,8 @@ mod tests {
         assert_eq!(lru.get_if("k", |v| *v == 8), None);
         lru.put("k", 8, 3);
         assert_eq!(lru.get_if("k", |v| *v == 8), Some(&8));
-        assert_eq!(lru.bytes(), 3);
+        assert_eq!(lru.bytes, 3);
         lru.remove("k");
-        assert_eq!((lru.len(), lru.bytes()), (0, 0));
+        assert_eq!((lru.len(), lru.bytes), (0, 0));
     }
 }

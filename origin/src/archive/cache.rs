@@ -33,21 +33,12 @@ struct Entry {
 }
 
 /// Decoded archives by key, shared by the clones of one `Store`.
+#[derive(Debug)]
 pub struct ArchiveCache {
     inner: Mutex<Lru<Key, Entry>>,
     /// Bumped by every [`ArchiveCache::forget`]: a read that began before a rewrite must not
     /// cache what it read.
     generation: AtomicU64,
-}
-
-impl std::fmt::Debug for ArchiveCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let inner = self.lock();
-        f.debug_struct("ArchiveCache")
-            .field("entries", &inner.len())
-            .field("bytes", &inner.bytes())
-            .finish()
-    }
 }
 
 impl Default for ArchiveCache {
