@@ -477,24 +477,26 @@ pub async fn action_ids(
         .collect())
 }
 
-/// Which visits of a site a lookup is about: one visitor id, or one fingerprint (`config_id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VisitKey<'a> {
-    Visitor(&'a [u8]),
-    Config(&'a [u8]),
+/// Which column a visit lookup matches: the visitor id, or the fingerprint (`config_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VisitKey {
+    Visitor,
+    Config,
 }
 
-impl VisitKey<'_> {
-    fn condition(self) -> &'static str {
+impl VisitKey {
+    fn column(self) -> &'static str {
         match self {
-            Self::Visitor(_) => "idvisitor = $2",
-            Self::Config(_) => "config_id = $2",
+            Self::Visitor => "idvisitor",
+            Self::Config => "config_id",
         }
     }
 
-    fn bytes(self) -> Vec<u8> {
+    /// The visit's value of this column.
+    pub fn of(self, visit: &Visit) -> &[u8] {
         match self {
-            Self::Visitor(bytes) | Self::Config(bytes) => bytes.to_vec(),
+            Self::Visitor => &visit.idvisitor,
+            Self::Config => &visit.config_id,
         }
     }
 }
@@ -505,14 +507,15 @@ impl VisitKey<'_> {
 pub async fn latest_visit(
     tx: &mut Tx,
     idsite: i64,
-    key: VisitKey<'_>,
+    key: VisitKey,
+    value: &[u8],
     window: Option<(i64, i64)>,
     user_id: Option<&str>,
 ) -> Result<Option<Visit>> {
     let mut sql = format!(
-        "SELECT {} FROM log_visit WHERE idsite = $1 AND {}",
+        "SELECT {} FROM log_visit WHERE idsite = $1 AND {} = $2",
         Visit::COLUMNS.join(", "),
-        key.condition()
+        key.column()
     );
     let mut next = 3;
     if window.is_some() {
@@ -524,7 +527,7 @@ pub async fn latest_visit(
     }
     sql.push_str(" ORDER BY visit_last_action_time DESC, idvisit DESC LIMIT 1");
     Ok(on_db!(tx, tx => {
-        let mut query = sqlx::query_as(&sql).bind(idsite).bind(key.bytes());
+        let mut query = sqlx::query_as(&sql).bind(idsite).bind(value);
         if let Some((from, until)) = window {
             query = query.bind(from).bind(until);
         }
@@ -539,10 +542,10 @@ pub async fn latest_visit(
 /// fingerprints, in one statement per chunk of keys; keys without a visit have no row.
 pub async fn latest_visits(
     tx: &mut Tx,
-    by_config: bool,
+    key: VisitKey,
     keys: &[(i64, Vec<u8>)],
 ) -> Result<Vec<Visit>> {
-    let column = if by_config { "config_id" } else { "idvisitor" };
+    let column = key.column();
     let head = format!(
         "SELECT {} FROM log_visit WHERE idvisit IN (SELECT (SELECT l.idvisit FROM log_visit l \
          WHERE l.idsite = k.column1 AND l.{column} = k.column2 \

@@ -30,13 +30,7 @@ use crate::store::{
 const MAX_VISITS: usize = 50_000;
 
 /// A visitor id or a fingerprint of one site.
-type Key = (i64, KeyKind, Vec<u8>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum KeyKind {
-    Visitor = 0,
-    Config = 1,
-}
+type Key = (i64, VisitKey, Vec<u8>);
 
 /// What the writer knows of the log tables between groups (see the module docs).
 #[derive(Debug, Default)]
@@ -129,11 +123,11 @@ impl<'a> Group<'a> {
         })
     }
 
-    /// Writes the group's rows and commits.
-    pub(super) async fn finish(mut self) -> Result<()> {
+    /// Writes the group's rows, marks its past days as invalidated at `now`, and commits.
+    pub(super) async fn finish(mut self, now: i64) -> Result<()> {
         self.write_pending().await?;
         let days: Vec<_> = std::mem::take(&mut self.invalidated).into_iter().collect();
-        visits::invalidate_days(&mut self.tx, &days, crate::store::now_unix()).await?;
+        visits::invalidate_days(&mut self.tx, &days, now).await?;
         let (idvisit, idlink_va) = self.max_written;
         if idvisit > 0 || idlink_va > 0 {
             visits::sync_id_sequences(&mut self.tx, idvisit, idlink_va).await?;
@@ -163,22 +157,19 @@ impl<'a> Group<'a> {
         &mut self,
         lookups: impl IntoIterator<Item = (i64, Option<[u8; 8]>, [u8; 8])>,
     ) -> Result<()> {
-        let mut wanted = [BTreeSet::new(), BTreeSet::new()];
+        let mut wanted = HashMap::<VisitKey, BTreeSet<(i64, Vec<u8>)>>::new();
         for (idsite, visitor, config_id) in lookups {
             let keys = visitor
-                .map(|id| (idsite, KeyKind::Visitor, id.to_vec()))
+                .map(|id| (idsite, VisitKey::Visitor, id.to_vec()))
                 .into_iter()
-                .chain([(idsite, KeyKind::Config, config_id.to_vec())]);
-            for key in keys.filter(|key| !self.open.latest.contains_key(key)) {
-                wanted[key.1 as usize].insert((key.0, key.2));
+                .chain([(idsite, VisitKey::Config, config_id.to_vec())]);
+            for (idsite, kind, bytes) in keys.filter(|key| !self.open.latest.contains_key(key)) {
+                wanted.entry(kind).or_default().insert((idsite, bytes));
             }
         }
-        for (kind, keys) in [KeyKind::Visitor, KeyKind::Config].into_iter().zip(wanted) {
-            if keys.is_empty() {
-                continue;
-            }
+        for (kind, keys) in wanted {
             let keys: Vec<_> = keys.into_iter().collect();
-            let found = visits::latest_visits(&mut self.tx, kind == KeyKind::Config, &keys).await?;
+            let found = visits::latest_visits(&mut self.tx, kind, &keys).await?;
             for (idsite, bytes) in keys {
                 self.open.latest.insert((idsite, kind, bytes), None);
             }
@@ -198,7 +189,7 @@ impl<'a> Group<'a> {
         idvisitor: &[u8],
         until: i64,
     ) -> Result<Option<Visit>> {
-        let key = (idsite, KeyKind::Visitor, idvisitor.to_vec());
+        let key = (idsite, VisitKey::Visitor, idvisitor.to_vec());
         if let Some(latest) = self.latest(&key).await? {
             let Some(visit) = latest.and_then(|id| self.open.visits.get(&id)) else {
                 return Ok(None);
@@ -207,7 +198,7 @@ impl<'a> Group<'a> {
                 return Ok(Some(visit.clone()));
             }
         }
-        self.ask_database(idsite, VisitKey::Visitor(idvisitor), None, until, None)
+        self.ask_database(idsite, (VisitKey::Visitor, idvisitor), None, until, None)
             .await
     }
 
@@ -220,7 +211,7 @@ impl<'a> Group<'a> {
         (from, until): (i64, i64),
         user_id: Option<&str>,
     ) -> Result<Option<Visit>> {
-        let key = (idsite, KeyKind::Config, config_id.to_vec());
+        let key = (idsite, VisitKey::Config, config_id.to_vec());
         if let Some(latest) = self.latest(&key).await? {
             let Some(visit) = latest.and_then(|id| self.open.visits.get(&id)) else {
                 return Ok(None);
@@ -236,7 +227,7 @@ impl<'a> Group<'a> {
         }
         self.ask_database(
             idsite,
-            VisitKey::Config(config_id),
+            (VisitKey::Config, config_id),
             Some(from),
             until,
             user_id,
@@ -248,14 +239,14 @@ impl<'a> Group<'a> {
     async fn ask_database(
         &mut self,
         idsite: i64,
-        key: VisitKey<'_>,
+        (key, value): (VisitKey, &[u8]),
         from: Option<i64>,
         until: i64,
         user_id: Option<&str>,
     ) -> Result<Option<Visit>> {
         self.write_pending().await?;
         let window = Some((from.unwrap_or(i64::MIN), until));
-        let found = visits::latest_visit(&mut self.tx, idsite, key, window, user_id).await?;
+        let found = visits::latest_visit(&mut self.tx, idsite, key, value, window, user_id).await?;
         Ok(found.map(|row| self.remember(row).clone()))
     }
 
@@ -266,11 +257,7 @@ impl<'a> Group<'a> {
             return Ok(Some(*latest));
         }
         let (idsite, kind, bytes) = key;
-        let lookup = match kind {
-            KeyKind::Visitor => VisitKey::Visitor(bytes),
-            KeyKind::Config => VisitKey::Config(bytes),
-        };
-        let stored = visits::latest_visit(&mut self.tx, *idsite, lookup, None, None).await?;
+        let stored = visits::latest_visit(&mut self.tx, *idsite, *kind, bytes, None, None).await?;
         let mut best = match stored {
             Some(row) => {
                 let id = self.remember(row).idvisit;
@@ -408,26 +395,18 @@ impl<'a> Group<'a> {
     }
 }
 
-fn key_of(visit: &Visit, kind: KeyKind) -> Key {
-    let bytes = match kind {
-        KeyKind::Visitor => &visit.idvisitor,
-        KeyKind::Config => &visit.config_id,
-    };
-    (visit.idsite, kind, bytes.clone())
+fn key_of(visit: &Visit, kind: VisitKey) -> Key {
+    (visit.idsite, kind, kind.of(visit).to_vec())
 }
 
 fn has_key(visit: &Visit, (idsite, kind, bytes): &Key) -> bool {
-    let own = match kind {
-        KeyKind::Visitor => &visit.idvisitor,
-        KeyKind::Config => &visit.config_id,
-    };
-    visit.idsite == *idsite && own == bytes
+    visit.idsite == *idsite && kind.of(visit) == bytes.as_slice()
 }
 
 fn keys_of(visit: &Visit) -> [Key; 2] {
     [
-        key_of(visit, KeyKind::Visitor),
-        key_of(visit, KeyKind::Config),
+        key_of(visit, VisitKey::Visitor),
+        key_of(visit, VisitKey::Config),
     ]
 }
 
@@ -462,10 +441,10 @@ mod tests {
         for id in 1..=quarter {
             let recent = visit(id, 100_000 + id);
             open.latest
-                .insert(key_of(&recent, KeyKind::Visitor), Some(id));
+                .insert(key_of(&recent, VisitKey::Visitor), Some(id));
             open.visits.insert(id, recent);
         }
-        open.latest.insert((1, KeyKind::Config, vec![9]), None);
+        open.latest.insert((1, VisitKey::Config, vec![9]), None);
         open.shrink(1_800);
         assert_eq!(
             open.visits.len() as i64,
@@ -501,7 +480,7 @@ mod tests {
         for id in 0..=MAX_VISITS as i64 {
             let recent = visit(id, 1_000);
             open.latest
-                .insert(key_of(&recent, KeyKind::Visitor), Some(id));
+                .insert(key_of(&recent, VisitKey::Visitor), Some(id));
             open.visits.insert(id, recent);
         }
         open.shrink(1_800);

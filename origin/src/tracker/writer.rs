@@ -149,11 +149,12 @@ impl Writer {
         jobs: &[Job],
         open_visits: &mut OpenVisits,
     ) -> Result<Vec<Vec<Outcome>>, StoreError> {
+        let now = now_unix();
         let rules = Rules {
             config: &self.config,
             fingerprint_key: &self.fingerprint_key,
             ip_mask_bytes: self.ip_mask_bytes,
-            now: now_unix(),
+            now,
             action_ids: &self.action_ids,
         };
         let keep = self
@@ -167,20 +168,23 @@ impl Writer {
             .filter_map(|item| item.request_id.map(|id| (id, item.facts.received_at)))
             .collect();
         let mut claimed = visits::claim_request_ids(&mut group.tx, &request_ids).await?;
-        // Every item's site and visitor first, so the visits they continue are found with one
-        // query per group rather than one or two per request.
+        // Every item's site and visitor first (`None`: an unknown site), so the visits they
+        // continue are found with one query per group rather than one or two per request.
         let mut prepared = Vec::with_capacity(jobs.iter().map(|job| job.items.len()).sum());
         for item in jobs.iter().flat_map(|job| &job.items) {
             let site = self
                 .sites
                 .get(&self.store, i64::from(item.request.site_id.get()))
                 .await?;
-            let seen = site.as_ref().map(|site| rules.seen(site, item));
-            prepared.push((item, site, seen));
+            let known = site.map(|site| {
+                let seen = rules.seen(&site, item);
+                (site, seen)
+            });
+            prepared.push((item, known));
         }
         group
-            .prefetch(prepared.iter().filter_map(|(item, _, seen)| {
-                let seen = seen.as_ref()?;
+            .prefetch(prepared.iter().filter_map(|(item, known)| {
+                let (_, seen) = known.as_ref()?;
                 Some((
                     i64::from(item.request.site_id.get()),
                     seen.claimed_visitor,
@@ -189,9 +193,9 @@ impl Writer {
             }))
             .await?;
         // And every dictionary name their actions need, also looked up together.
-        for (item, site, seen) in &prepared {
+        for (item, known) in &prepared {
             let duplicate = item.request_id.is_some_and(|id| !claimed.contains(&id));
-            if let (Some(site), Some(seen), false) = (site, seen, duplicate) {
+            if let (Some((site, seen)), false) = (known, duplicate) {
                 rules.gather_names(&mut group, site, item, seen).await?;
             }
         }
@@ -200,21 +204,24 @@ impl Writer {
         let mut all = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut outcomes = Vec::with_capacity(job.items.len());
-            for (item, site, seen) in prepared.by_ref().take(job.items.len()) {
-                let outcome = match (&item.request_id, site, seen) {
+            for (item, known) in prepared.by_ref().take(job.items.len()) {
+                let outcome = match (&item.request_id, known) {
                     // A request id claimed by an earlier item (of this group or an earlier
                     // batch): already stored.
-                    (Some(id), _, _) if !claimed.remove(id) => Outcome::Duplicate,
-                    (_, Some(site), Some(seen)) => {
+                    (Some(id), _) if !claimed.remove(id) => Outcome::Duplicate,
+                    (_, Some((site, seen))) => {
                         rules.process(&mut group, &site, item, &seen).await?
                     }
-                    _ => Outcome::Rejected(Rejection::UnknownSite(item.request.site_id.get())),
+                    (_, None) => {
+                        Outcome::Rejected(Rejection::UnknownSite(item.request.site_id.get()))
+                    }
                 };
                 outcomes.push(outcome);
             }
             all.push(outcomes);
         }
-        group.finish().await?;
+        // Past days are marked with the same `now` the rules compared them with.
+        group.finish(now).await?;
         Ok(all)
     }
 }
