@@ -3,7 +3,9 @@
 //!
 //! Order, as Matomo's post-processor runs them: pattern -> sort -> truncate -> limit/offset ->
 //! column deletion (`hideColumns`, `showColumns`) -> metric formatting (`format_metrics`).
-//! `flat`, `expanded` and `idSubtable` are not filters here: they go to `produce`.
+//! `flat`, `expanded` and `idSubtable` are not filters here: they go to `produce`. `label`
+//! (`super::label`) runs after them, before the column deletion, and turns off limit, offset
+//! and truncation as in Matomo.
 //!
 //! - `filter_limit` defaults to `[General] API_datatable_default_limit` = 100; `-1` is all rows.
 //! - `filter_sort_order` is `desc` unless `asc`; numbers compare as numbers, text naturally and
@@ -22,7 +24,7 @@ use std::cmp::Ordering;
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
-use super::{params::ApiParams, render::php_float, render::Output};
+use super::{label::LabelFilter, params::ApiParams, render::php_float, render::Output};
 use crate::reports::{DataTable, Row};
 
 /// `format_metrics=`.
@@ -45,6 +47,7 @@ pub struct Filters {
     hide: Vec<String>,
     show: Vec<String>,
     format: FormatMetrics,
+    label: Option<LabelFilter>,
 }
 
 /// Rows at most in `filter_limit` unless asked otherwise.
@@ -105,20 +108,28 @@ impl Filters {
             Some("1" | "true") => FormatMetrics::All,
             _ => FormatMetrics::Bc,
         };
+        let label = LabelFilter::from_params(params);
+        // `DataTablePostProcessor::applyGenericFilters` disables `Limit` and `Truncate` while a
+        // label is set.
+        let paged = label.is_none();
         Self {
-            limit: integer(params, "filter_limit").unwrap_or(DEFAULT_LIMIT),
+            limit: integer(params, "filter_limit")
+                .filter(|_| paged)
+                .unwrap_or(if paged { DEFAULT_LIMIT } else { -1 }),
             offset: integer(params, "filter_offset")
+                .filter(|_| paged)
                 .unwrap_or(0)
                 .clamp(0, i64::from(u32::MAX)) as usize,
             sort,
             pattern,
             pattern_recursive: params.non_empty("filter_pattern_recursive").map(regex),
             truncate: integer(params, "filter_truncate")
-                .filter(|n| *n >= 0)
+                .filter(|n| paged && *n >= 0)
                 .map(|n| n.min(i64::from(u32::MAX)) as usize),
             hide: csv_list(params, "hideColumns"),
             show: csv_list(params, "showColumns"),
             format,
+            label,
         }
     }
 
@@ -173,6 +184,9 @@ impl Filters {
             table
                 .rows
                 .truncate(self.limit.min(i64::from(u32::MAX)) as usize);
+        }
+        if let Some(label) = &self.label {
+            table = label.apply(table);
         }
         self.finish(&mut table);
         table

@@ -21,6 +21,7 @@
 pub mod cache;
 pub mod dates;
 pub mod filters;
+pub mod label;
 mod methods;
 pub mod params;
 pub mod render;
@@ -567,7 +568,8 @@ fn report_request<'a>(
         site: &info.site,
         period,
         flat: params.flag("flat"),
-        expanded: params.flag("expanded"),
+        // A label filter walks the subtables itself (`label`).
+        expanded: params.flag("expanded") || label::requested(params),
         id_subtable: params
             .non_empty("idSubtable")
             .and_then(|v| v.trim().parse().ok()),

@@ -550,7 +550,68 @@ async fn generic_filters_shape_report_tables(backend: Backend) {
     app.stop().await;
 }
 
+async fn label_keeps_only_the_matching_rows_and_walks_into_subtables(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.track_visits(&[
+        (0, "00000000000000a1", ""),
+        (
+            60,
+            "00000000000000b2",
+            "urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dshoes",
+        ),
+        (
+            120,
+            "00000000000000c3",
+            "urlref=https%3A%2F%2Fblog.example.org%2Fpost",
+        ),
+        (
+            180,
+            "00000000000000d4",
+            "urlref=https%3A%2F%2Fblog.example.org%2Fother",
+        ),
+    ])
+    .await;
+    let base = format!(
+        "method=Referrers.getReferrerType&idSite={}&period=day&date=2026-10-05",
+        app.idsite
+    );
+    let labels = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("not a table: {v}"))
+            .iter()
+            .map(|r| r["label"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let websites = app.api_json(&format!("{base}&label=Websites")).await;
+    assert_eq!(labels(&websites), ["Websites"], "{websites}");
+    assert_eq!(websites[0]["nb_visits"], 2);
+    assert!(websites[0].get("idsubdatatable").is_some(), "{websites}");
+    // `filter_limit` is off while a label is set; `expanded` is ignored.
+    let found = app
+        .api_json(&format!(
+            "{base}&label=Websites&filter_limit=1&filter_offset=2&expanded=1"
+        ))
+        .await;
+    assert_eq!(labels(&found), ["Websites"]);
+    assert!(found[0].get("subtable").is_none(), "{found}");
+    let nested = app
+        .api_json(&format!("{base}&label=Websites%3Eblog.example.org"))
+        .await;
+    assert_eq!(labels(&nested), ["blog.example.org"], "{nested}");
+    assert_eq!(nested[0]["nb_visits"], 2);
+    let several = app
+        .api_json(&format!(
+            "{base}&label[]=Websites&label[]=Nope&label[]=Direct%20Entry"
+        ))
+        .await;
+    assert_eq!(labels(&several), ["Websites", "Direct Entry"]);
+    let none = app.api_json(&format!("{base}&label=Nope")).await;
+    assert_eq!(none, serde_json::json!([]));
+    app.stop().await;
+}
+
 both_backends!(
+    label_keeps_only_the_matching_rows_and_walks_into_subtables,
     xml_is_the_default_format_and_json_wraps_scalars,
     errors_keep_each_formats_shape_with_status_200,
     access_needs_a_token_or_anonymous_view_access,
