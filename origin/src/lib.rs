@@ -13,6 +13,7 @@ pub mod http;
 mod lru;
 pub mod metrics;
 pub mod reports;
+pub mod segment;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
