@@ -30,6 +30,7 @@ pub(super) async fn call(
         }
         "API.getBulkRequest" => bulk(state, params, caller).await?,
         "API.getReportMetadata" => report_metadata(state, params, caller).await?,
+        "API.getSegmentsMetadata" => super::segments::metadata(state, params, caller).await?,
         "SitesManager.addSite" => add_site(state, params, caller).await?,
         "SitesManager.getSiteFromId" => {
             let idsite = id_param(params, "idSite")?;
@@ -71,7 +72,7 @@ pub(super) async fn call(
 }
 
 /// `Piwik::checkUserHasSomeViewAccess`.
-async fn some_view_access(state: &AppState, caller: &Caller) -> ApiResult<()> {
+pub(super) async fn some_view_access(state: &AppState, caller: &Caller) -> ApiResult<()> {
     if caller.is_superuser()
         || !state
             .store

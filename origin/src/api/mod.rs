@@ -25,6 +25,7 @@ pub mod label;
 mod methods;
 pub mod params;
 pub mod render;
+mod segments;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -462,6 +463,7 @@ async fn plan_report(state: &AppState, params: &ApiParams, caller: &Caller) -> A
     for &idsite in &ids {
         require_view(state, caller, idsite).await?;
     }
+    segments::check(params, caller)?;
     let mut plan = Plan {
         sites: Vec::with_capacity(ids.len()),
         pending: None,

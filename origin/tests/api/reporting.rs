@@ -610,7 +610,87 @@ async fn label_keeps_only_the_matching_rows_and_walks_into_subtables(backend: Ba
     app.stop().await;
 }
 
+async fn segments_are_parsed_and_never_answered_with_all_visits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.track_visits(&[(0, "00000000000000a1", "")]).await;
+    let base = format!(
+        "method=VisitsSummary.get&idSite={}&period=day&date=2026-10-05",
+        app.idsite
+    );
+    let error = |v: Value| -> String {
+        assert_eq!(v["result"], "error", "{v}");
+        v["message"].as_str().unwrap().to_owned()
+    };
+    let cases = [
+        ("visitCount", "The segment condition 'visitCount' is not valid."),
+        ("nope%3D%3D1", "Segment 'nope' is not a supported segment."),
+        (
+            "visitCount%3E%3D",
+            "The segment 'visitCount>=' has no value specified. You can leave this value empty only when you use the operators: != (is not) or == (is)",
+        ),
+    ];
+    for (segment, message) in cases {
+        let answer = app.api_json(&format!("{base}&segment={segment}")).await;
+        assert_eq!(error(answer), message, "{segment}");
+    }
+    // A valid segment is refused explicitly, on every report, never answered unsegmented.
+    for method in [
+        "VisitsSummary.get",
+        "Actions.getPageUrls",
+        "Referrers.getReferrerType",
+    ] {
+        let answer = app
+            .api_json(&format!(
+                "method={method}&idSite={}&period=day&date=2026-10-05&segment=referrerType%3D%3Dsearch,visitCount%3E%3D2",
+                app.idsite
+            ))
+            .await;
+        assert!(
+            error(answer).starts_with("Segmented reports are not supported"),
+            "{method}"
+        );
+    }
+    // An empty segment is all visits.
+    let all = app.api_json(&format!("{base}&segment=")).await;
+    assert_eq!(all["nb_visits"], 1, "{all}");
+    // The anonymous user may not segment by user id, even on a public site.
+    app.store.grant_anonymous_view(app.idsite).await.unwrap();
+    let (status, body) = app
+        .api_get(&format!("{base}&format=json&segment=userId%3D%3Dx"))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        error(serde_json::from_slice(&body).unwrap()),
+        "You do not have enough permission to access the segment userId"
+    );
+
+    let metadata = app
+        .api_json("method=API.getSegmentsMetadata&idSites=1")
+        .await;
+    let rows = metadata.as_array().expect("a list");
+    assert_eq!(rows[0]["segment"], "actions", "{metadata}");
+    let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["type", "category", "name", "segment"]);
+    let user = rows.iter().find(|r| r["segment"] == "userId").unwrap();
+    assert_eq!(user["permission"], true);
+    assert_eq!(user["category"], "Visitors");
+    assert_eq!(user["type"], "dimension");
+    let (_, body) = app
+        .api_get("method=API.getSegmentsMetadata&idSites=1&format=json")
+        .await;
+    let anonymous: Value = serde_json::from_slice(&body).unwrap();
+    let user = anonymous
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["segment"] == "userId")
+        .unwrap();
+    assert_eq!(user["permission"], false);
+    app.stop().await;
+}
+
 both_backends!(
+    segments_are_parsed_and_never_answered_with_all_visits,
     label_keeps_only_the_matching_rows_and_walks_into_subtables,
     xml_is_the_default_format_and_json_wraps_scalars,
     errors_keep_each_formats_shape_with_status_200,
