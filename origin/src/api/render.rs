@@ -1,7 +1,7 @@
 //! The output formats of the Reporting API, byte for byte as Matomo 5 prints them
 //! (`core/DataTable/Renderer/{Json,Xml,Csv,Tsv}.php`, `plugins/API/Renderer/*.php`).
 //!
-//! Facts reproduced here (checked against the golden answers of `shared/conformance`):
+//! Facts reproduced here (checked against the golden answers of `tests/conformance`):
 //! - JSON is PHP's `json_encode`: `/` escaped as `\/`, non-ASCII as lowercase `\uXXXX`, floats in
 //!   their shortest round-trip form (`87.46999999999998`), integral floats as integers (`3`),
 //!   empty arrays and empty rows as `[]`; a scalar answer is `{"value":X}`.
@@ -1004,7 +1004,7 @@ mod tests {
         );
     }
 }
-/// Matomo 5.3.1's own answers (from `shared/conformance/golden-seed1`) rendered again from their
+/// Matomo 5.3.1's own answers (from `tests/conformance/golden-seed1`) rendered again from their
 /// JSON: the XML and CSV must come out byte for byte.
 #[cfg(test)]
 mod golden {
