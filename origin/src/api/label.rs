@@ -141,18 +141,7 @@ impl LabelFilter {
 
 /// `Common::sanitizeInputValue`'s `htmlspecialchars($value, ENT_QUOTES)`.
 fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#039;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    super::render::escape_xml(s).replace('\'', "&#039;")
 }
 
 #[cfg(test)]

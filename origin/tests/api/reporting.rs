@@ -44,6 +44,29 @@ impl TestApp {
         serde_json::from_slice(&body).expect("JSON answer")
     }
 
+    /// Four visits: direct, a search, and two from one website (blog.example.org).
+    async fn track_referrer_mix(&self) {
+        self.track_visits(&[
+            (0, "00000000000000a1", ""),
+            (
+                60,
+                "00000000000000b2",
+                "urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dshoes",
+            ),
+            (
+                120,
+                "00000000000000c3",
+                "urlref=https%3A%2F%2Fblog.example.org%2Fpost",
+            ),
+            (
+                180,
+                "00000000000000d4",
+                "urlref=https%3A%2F%2Fblog.example.org%2Fother",
+            ),
+        ])
+        .await;
+    }
+
     /// Tracks `(seconds after MONDAY, visitor id, extra)` pageviews in one bulk request.
     async fn track_visits(&self, requests: &[(i64, &str, &str)]) {
         let requests: Vec<String> = requests
@@ -487,25 +510,7 @@ async fn reports_are_keyed_by_period_and_site(backend: Backend) {
 
 async fn generic_filters_shape_report_tables(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.track_visits(&[
-        (0, "00000000000000a1", ""),
-        (
-            60,
-            "00000000000000b2",
-            "urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dshoes",
-        ),
-        (
-            120,
-            "00000000000000c3",
-            "urlref=https%3A%2F%2Fblog.example.org%2Fpost",
-        ),
-        (
-            180,
-            "00000000000000d4",
-            "urlref=https%3A%2F%2Fblog.example.org%2Fother",
-        ),
-    ])
-    .await;
+    app.track_referrer_mix().await;
     let base = format!(
         "method=Referrers.getReferrerType&idSite={}&period=day&date=2026-10-05",
         app.idsite
@@ -552,25 +557,7 @@ async fn generic_filters_shape_report_tables(backend: Backend) {
 
 async fn label_keeps_only_the_matching_rows_and_walks_into_subtables(backend: Backend) {
     let app = spawn_app(backend).await;
-    app.track_visits(&[
-        (0, "00000000000000a1", ""),
-        (
-            60,
-            "00000000000000b2",
-            "urlref=https%3A%2F%2Fwww.google.com%2Fsearch%3Fq%3Dshoes",
-        ),
-        (
-            120,
-            "00000000000000c3",
-            "urlref=https%3A%2F%2Fblog.example.org%2Fpost",
-        ),
-        (
-            180,
-            "00000000000000d4",
-            "urlref=https%3A%2F%2Fblog.example.org%2Fother",
-        ),
-    ])
-    .await;
+    app.track_referrer_mix().await;
     let base = format!(
         "method=Referrers.getReferrerType&idSite={}&period=day&date=2026-10-05",
         app.idsite
