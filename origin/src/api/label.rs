@@ -49,7 +49,7 @@ pub struct LabelFilter {
 
 /// Whether the request filters by label (and so needs its report with subtables).
 pub fn requested(params: &ApiParams) -> bool {
-    params.list("label").iter().any(|label| !label.is_empty())
+    LabelFilter::from_params(params).is_some()
 }
 
 impl LabelFilter {
