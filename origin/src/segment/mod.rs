@@ -92,6 +92,23 @@ pub struct Condition {
     pub value: String,
 }
 
+impl Condition {
+    /// The LIKE pattern of a text match (`=@`, `!@`, `=^`, `=$`), `None` for the other
+    /// operators. `%` and `_` in the value are escaped with `\` as
+    /// `SegmentExpression::escapeLikeString` does (a `\` itself is kept). The statement needs
+    /// `ESCAPE '\'` (SQLite has no default escape character), and matches case-insensitively as
+    /// MySQL's default collation does (PostgreSQL: `ILIKE`).
+    pub fn like_pattern(&self) -> Option<String> {
+        let escaped = self.value.replace('%', "\\%").replace('_', "\\_");
+        match self.op {
+            Op::Contains | Op::DoesNotContain => Some(format!("%{escaped}%")),
+            Op::StartsWith => Some(format!("{escaped}%")),
+            Op::EndsWith => Some(format!("%{escaped}")),
+            _ => None,
+        }
+    }
+}
+
 /// A parsed definition: AND of ORs. No terms: all visits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
@@ -305,6 +322,19 @@ mod tests {
                 ("referrerType", Op::Equal, "search".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn text_matches_become_escaped_like_patterns() {
+        let pattern = |definition: &str| parse(definition).unwrap().terms()[0][0].like_pattern();
+        assert_eq!(
+            pattern("pageTitle=@50%25_off").as_deref(),
+            Some("%50\\%\\_off%")
+        );
+        assert_eq!(pattern("pageTitle!@a").as_deref(), Some("%a%"));
+        assert_eq!(pattern("referrerName=^goo").as_deref(), Some("goo%"));
+        assert_eq!(pattern("pageUrl=$%2Fcart").as_deref(), Some("%/cart"));
+        assert_eq!(pattern("pageTitle==a%25"), None);
     }
 
     #[test]
