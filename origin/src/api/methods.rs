@@ -8,12 +8,12 @@ use serde_json::{json, Map, Value};
 use super::{
     params::ApiParams,
     render::{self, Output},
-    require_superuser, require_view, require_write, required, site_ids, site_info, ApiError,
-    ApiResult, Caller, MATOMO_VERSION,
+    require_some, require_superuser, require_view, require_write, required, site_ids, site_info,
+    ApiError, ApiResult, Caller, MATOMO_VERSION,
 };
 use crate::{
     http::AppState,
-    store::{Goal, NewGoal, NewSite, Site},
+    store::{Access, Goal, NewGoal, NewSite, Site},
 };
 
 /// Runs `method` when it is one of these; `None` otherwise.
@@ -23,9 +23,12 @@ pub(super) async fn call(
     caller: &Caller,
     method: &str,
 ) -> ApiResult<Option<Output>> {
+    if let Some(output) = super::users::call(state, params, caller, method).await? {
+        return Ok(Some(output));
+    }
     let output = match method {
         "API.getMatomoVersion" | "API.getPiwikVersion" => {
-            some_view_access(state, caller).await?;
+            require_some(state, caller, Access::View).await?;
             Output::Scalar(Value::from(MATOMO_VERSION))
         }
         "API.getBulkRequest" => bulk(state, params, caller).await?,
@@ -70,24 +73,7 @@ pub(super) async fn call(
     Ok(Some(output))
 }
 
-/// `Piwik::checkUserHasSomeViewAccess`.
-async fn some_view_access(state: &AppState, caller: &Caller) -> ApiResult<()> {
-    if caller.is_superuser()
-        || !state
-            .store
-            .sites_with_view_access(&caller.owner)
-            .await?
-            .is_empty()
-    {
-        return Ok(());
-    }
-    Err(super::no_access(
-        caller,
-        "'view' access for at least one website",
-    ))
-}
-
-fn id_param(params: &ApiParams, name: &str) -> ApiResult<i64> {
+pub(super) fn id_param(params: &ApiParams, name: &str) -> ApiResult<i64> {
     let raw = required(params, name)?;
     raw.trim()
         .parse::<i64>()
@@ -101,7 +87,7 @@ fn id_param(params: &ApiParams, name: &str) -> ApiResult<i64> {
 }
 
 /// Matomo's boolean parameters: `1`/`true` are true, anything else false.
-fn bool_param(params: &ApiParams, name: &str, default: bool) -> bool {
+pub(super) fn bool_param(params: &ApiParams, name: &str, default: bool) -> bool {
     match params.get(name) {
         None | Some("") => default,
         Some(v) => v == "1" || v.eq_ignore_ascii_case("true"),
@@ -109,7 +95,7 @@ fn bool_param(params: &ApiParams, name: &str, default: bool) -> bool {
 }
 
 /// A CSV or newline list parameter, trimmed, as Matomo stores it (comma-joined).
-fn list_param(params: &ApiParams, name: &str) -> String {
+pub(super) fn list_param(params: &ApiParams, name: &str) -> String {
     let values = params.list(name);
     let items: Vec<&str> = values
         .iter()
@@ -246,7 +232,7 @@ async fn report_metadata(
             require_view(state, caller, idsite).await?;
         }
     } else {
-        some_view_access(state, caller).await?;
+        require_some(state, caller, Access::View).await?;
     }
     let rows = REPORTS
         .iter()
