@@ -24,6 +24,7 @@ pub mod filters;
 mod methods;
 pub mod params;
 pub mod render;
+mod sites;
 mod users;
 
 use std::{future::Future, pin::Pin, sync::Arc};

@@ -7,7 +7,7 @@
 //! migration folders (`origin/migrations/{sqlite,postgres}`), which keep the same versions.
 
 mod api;
-mod options;
+pub mod options;
 mod sites;
 mod users;
 pub mod visits;
@@ -22,6 +22,7 @@ use sqlx::{
 };
 
 pub use api::ANONYMOUS;
+pub use options::GlobalSettings;
 pub use sites::{CustomDimension, Goal, NewGoal, NewSite, Site, CUSTOM_DIMENSION_SLOTS};
 pub use users::{datetime_now, Access, Token, TokenOwner, User};
 
