@@ -429,7 +429,7 @@ async fn delete_user(state: &AppState, params: &ApiParams, caller: &Caller) -> A
         return Err(super::no_access(&format!("User '{login}' doesn't exist.")));
     }
     let user = existing_user(state, login).await?;
-    if user.superuser_access != 0 && only_superuser(state, login).await? {
+    if user.superuser_access != 0 && state.store.is_last_superuser(login).await? {
         return Err(ApiError::Message(format!(
             "Deleting user '{login}' is not possible. There has to be at least one user with Super User access. Please grant Super User access to another user first."
         )));
@@ -437,11 +437,6 @@ async fn delete_user(state: &AppState, params: &ApiParams, caller: &Caller) -> A
     state.store.delete_user(login).await?;
     state.store.tokens.clear();
     Ok(Output::Success)
-}
-
-async fn only_superuser(state: &AppState, login: &str) -> ApiResult<bool> {
-    let superusers = state.store.superuser_logins().await?;
-    Ok(superusers.iter().all(|other| other == login))
 }
 
 async fn update_user(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiResult<Output> {
@@ -547,7 +542,7 @@ async fn set_superuser_access(
     confirm_password(state, params, caller).await?;
     existing_user(state, login).await?;
     let grant = bool_param(params, "hasSuperUserAccess", false);
-    if !grant && only_superuser(state, login).await? {
+    if !grant && state.store.is_last_superuser(login).await? {
         return Err(ApiError::Message(format!(
             "Removing the Super User access from user '{login}' is not possible. There has to be at least one user with Super User access. Please grant Super User access to another user first."
         )));

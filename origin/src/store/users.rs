@@ -202,6 +202,12 @@ impl Store {
         }))
     }
 
+    /// Whether no other user than `login` has super user access (so it must keep it).
+    pub async fn is_last_superuser(&self, login: &str) -> Result<bool> {
+        let superusers = self.superuser_logins().await?;
+        Ok(superusers.iter().all(|other| other == login))
+    }
+
     /// Grants or removes super user access; either way the user's per-site rows are removed,
     /// as `UsersManager.setSuperUserAccess` does.
     pub async fn set_superuser(&self, login: &str, superuser: bool) -> Result<()> {
