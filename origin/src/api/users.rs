@@ -49,6 +49,15 @@ pub(super) async fn call(
             let users = visible_users(state, caller, state.store.users().await?).await?;
             list(users.into_iter().map(|user| Value::from(user.login)))
         }
+        "userExists" => {
+            let login = params.get("userLogin").unwrap_or("");
+            let exists = login == ANONYMOUS || {
+                require_not_anonymous(caller)?;
+                require_some(state, caller, Access::View).await?;
+                login == caller.owner.login || state.store.user(login).await?.is_some()
+            };
+            Output::Scalar(Value::from(exists))
+        }
         "deleteUser" => delete_user(state, params, caller).await?,
         "updateUser" => update_user(state, params, caller).await?,
         "setUserAccess" => set_user_access(state, params, caller).await?,
@@ -478,13 +487,23 @@ async fn set_user_access(
     caller: &Caller,
 ) -> ApiResult<Output> {
     let login = params.get("userLogin").unwrap_or("");
-    let raw_access = params.get("access").unwrap_or("");
+    // `access[]=` with several values is a role plus capabilities (Tag Manager's), which do not
+    // exist here; Matomo's list in this text also names them when Tag Manager is active.
+    let access_values = params.list("access");
+    if access_values.len() > 1 {
+        return Err(ApiError::Message(format!(
+            "Capabilities are not supported: set one role (view, write or admin), not {}.",
+            access_values.join(", ")
+        )));
+    }
+    let raw_access = access_values.first().map_or("", String::as_str);
     let access = Access::parse(raw_access).ok_or_else(|| {
         ApiError::Message(format!(
             "The parameter access must have one of the following values: [ view, write, admin ], '{raw_access}' given."
         ))
     })?;
-    let raw_ids = params.get("idSites").unwrap_or("").trim();
+    let raw_ids = params.list("idSites").join(",");
+    let raw_ids = raw_ids.trim();
     let idsites: Vec<i64> = if raw_ids == "all" {
         state
             .store

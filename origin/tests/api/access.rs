@@ -111,6 +111,10 @@ fn table() -> Vec<(&'static str, [Expect; 6])> {
             "method=UsersManager.getUser&userLogin=viewer",
             [not_viewer, not_viewer, Ok, not_viewer, not_viewer, Ok],
         ),
+        (
+            "method=UsersManager.userExists&userLogin=viewer",
+            [LOGGED_IN, Contains("true"), Contains("true"), Contains("true"), Contains("true"), Contains("true")],
+        ),
         ("method=UsersManager.getUsers", SOME_ADMINS),
         ("method=UsersManager.getUsersLogin", SOME_ADMINS),
         ("method=UsersManager.getUsersAccessFromSite&idSite=1", ADMINS),
@@ -398,6 +402,31 @@ async fn users_roles_and_tokens_follow_matomos_rules(backend: Backend) {
     )
     .await;
     assert_eq!(answer["message"], "The parameter access must have one of the following values: [ view, write, admin ], 'superuser' given.");
+    let (_, answer) = call(&app, "method=UsersManager.setUserAccess&userLogin=ann&access[]=view&access[]=tagmanager_write&idSites=1", superuser).await;
+    assert_eq!(answer["message"], "Capabilities are not supported: set one role (view, write or admin), not view, tagmanager_write.");
+    let (_, answer) = call(&app, &format!("method=UsersManager.setUserAccess&userLogin=ann&access=view&idSites[]=1&idSites[]={two}"), superuser).await;
+    assert_eq!(answer["result"], "success", "{answer}");
+    let (_, answer) = call(
+        &app,
+        &format!("method=UsersManager.setUserAccess&userLogin=ann&access=noaccess&idSites={two}"),
+        superuser,
+    )
+    .await;
+    assert_eq!(answer["result"], "success");
+    let (_, answer) = call(
+        &app,
+        "method=UsersManager.getUsersAccessFromSite&idSite=1",
+        superuser,
+    )
+    .await;
+    assert_eq!(answer, json!({"ann": "view"}));
+    let (_, answer) = call(
+        &app,
+        "method=UsersManager.setUserAccess&userLogin=ann&access=write&idSites=1",
+        superuser,
+    )
+    .await;
+    assert_eq!(answer["result"], "success");
     let (_, answer) = call(
         &app,
         "method=UsersManager.setUserAccess&userLogin=anonymous&access=admin&idSites=1",
