@@ -501,8 +501,21 @@ fn url_variants(url: &str) -> Vec<String> {
 }
 
 /// Applies the parameters `addSite` and `updateSite` share to `site`; absent ones keep its
-/// value (the defaults for a new site).
-fn apply_settings(params: &ApiParams, site: &mut NewSite) -> ApiResult<()> {
+/// value (the defaults for a new site). `group` changes only for super users, as in Matomo;
+/// `settingValues` (plugin measurable settings) has no setting to write here.
+fn apply_settings(params: &ApiParams, caller: &Caller, site: &mut NewSite) -> ApiResult<()> {
+    if params.non_empty("settingValues").is_some() || !params.list("settingValues").is_empty() {
+        return Err(ApiError::Message(
+            "settingValues is not supported: Edgemeter has no plugin measurable settings; set the site's fields with their own parameters."
+                .to_owned(),
+        ));
+    }
+    if let Some(group) = params.get("group").filter(|_| caller.is_superuser()) {
+        group.trim().clone_into(&mut site.group);
+    }
+    if let Some(kind) = params.non_empty("type") {
+        site.kind = Some(kind.trim().to_owned());
+    }
     if let Some(name) = params.get("siteName") {
         let name = name.trim();
         if name.is_empty() {
@@ -564,7 +577,13 @@ fn apply_settings(params: &ApiParams, site: &mut NewSite) -> ApiResult<()> {
             *value = list_param(params, name);
         }
     }
-    check_ips(&site.excluded_ips)
+    check_ips(&site.excluded_ips)?;
+    if site.urls.is_empty() {
+        return Err(ApiError::Message(
+            "You must specify at least one URL for the website.".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 async fn add_site(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiResult<Output> {
@@ -581,12 +600,7 @@ async fn add_site(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiR
             "The website name can't be empty.".to_owned(),
         ));
     }
-    apply_settings(params, &mut site)?;
-    if site.urls.is_empty() {
-        return Err(ApiError::Message(
-            "You must specify at least one URL for the website.".to_owned(),
-        ));
-    }
+    apply_settings(params, caller, &mut site)?;
     let idsite = state.store.add_site(&site).await?;
     state.sites.invalidate(idsite);
     Ok(Output::Scalar(Value::from(idsite)))
@@ -606,24 +620,8 @@ async fn update_site(state: &AppState, params: &ApiParams, caller: &Caller) -> A
     require_admin(state, caller, idsite).await?;
     let current = existing_site(state, idsite).await?;
     let mut site = NewSite::from(&current);
-    apply_settings(params, &mut site)?;
-    if site.urls.is_empty() {
-        return Err(ApiError::Message(
-            "You must specify at least one URL for the website.".to_owned(),
-        ));
-    }
-    // `group` changes only for super users, as in Matomo.
-    let group = match params.get("group") {
-        Some(group) if caller.is_superuser() => group.trim().to_owned(),
-        _ => current.group.clone(),
-    };
-    let kind = params
-        .non_empty("type")
-        .map_or(current.kind.clone(), str::to_owned);
-    state
-        .store
-        .update_site(idsite, &site, &group, &kind)
-        .await?;
+    apply_settings(params, caller, &mut site)?;
+    state.store.update_site(idsite, &site).await?;
     state.sites.invalidate(idsite);
     Ok(Output::Success)
 }
@@ -676,10 +674,7 @@ async fn alias_urls(
         }
     }
     let added = site.urls.iter().filter(|url| !before.contains(url)).count();
-    state
-        .store
-        .update_site(idsite, &site, &current.group, &current.kind)
-        .await?;
+    state.store.update_site(idsite, &site).await?;
     state.sites.invalidate(idsite);
     Ok(Output::Scalar(Value::from(added)))
 }

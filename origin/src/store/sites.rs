@@ -49,9 +49,12 @@ pub struct NewSite {
     pub excluded_referrers: String,
     pub exclude_unknown_urls: bool,
     pub keep_url_fragment: i64,
-    /// `YYYY-MM-DD HH:MM:SS`; now when absent.
+    /// `YYYY-MM-DD HH:MM:SS`; now when absent (and unchanged by an update).
     pub ts_created: Option<String>,
     pub creator_login: String,
+    pub group: String,
+    /// Matomo's measurable type; `website` when absent.
+    pub kind: Option<String>,
 }
 
 /// A row of the `goal` table.
@@ -111,6 +114,8 @@ impl From<&Site> for NewSite {
             keep_url_fragment: site.keep_url_fragment,
             ts_created: None,
             creator_login: site.creator_login.clone(),
+            group: site.group.clone(),
+            kind: Some(site.kind.clone()),
         }
     }
 }
@@ -133,8 +138,8 @@ impl Store {
                 "INSERT INTO site (name, main_url, ts_created, ecommerce, sitesearch, \
                  sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
                  exclude_unknown_urls, excluded_ips, excluded_parameters, excluded_user_agents, \
-                 excluded_referrers, keep_url_fragment, creator_login) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 excluded_referrers, keep_url_fragment, creator_login, \"group\", type) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                  RETURNING idsite",
             )
             .bind(&site.name)
@@ -153,6 +158,8 @@ impl Store {
             .bind(&site.excluded_referrers)
             .bind(site.keep_url_fragment)
             .bind(&site.creator_login)
+            .bind(&site.group)
+            .bind(site.kind.as_deref().unwrap_or("website"))
             .fetch_one(&mut **tx)
             .await?;
             for url in &site.urls {
@@ -170,13 +177,7 @@ impl Store {
 
     /// Replaces every setting and the URLs of a site (`SitesManager.updateSite`,
     /// `addSiteAliasUrls`): `site` is the whole new state, the first URL the main one.
-    pub async fn update_site(
-        &self,
-        idsite: i64,
-        site: &NewSite,
-        group: &str,
-        kind: &str,
-    ) -> Result<()> {
+    pub async fn update_site(&self, idsite: i64, site: &NewSite) -> Result<()> {
         let Some(main_url) = site.urls.first() else {
             return Err(StoreError::Conflict(
                 "a site needs at least one URL".to_owned(),
@@ -208,8 +209,8 @@ impl Store {
             .bind(&site.excluded_user_agents)
             .bind(&site.excluded_referrers)
             .bind(site.keep_url_fragment)
-            .bind(group)
-            .bind(kind)
+            .bind(&site.group)
+            .bind(site.kind.as_deref().unwrap_or("website"))
             .execute(&mut **tx)
             .await?;
             sqlx::query("DELETE FROM site_url WHERE idsite = $1")

@@ -600,6 +600,40 @@ async fn sites_manager_edits_sites_and_global_settings_apply_to_tracking(backend
     assert_eq!(answer["message"], "The IP to exclude \"1.2.3.x\" does not have a valid IP format (eg. 1.2.3.4, 1.2.3.*, or 1.2.3.4/5).");
     let (_, answer) = call(
         &app,
+        "method=SitesManager.updateSite&idSite=1&group=Shops&type=intranet",
+        superuser,
+    )
+    .await;
+    assert_eq!(answer["result"], "success", "{answer}");
+    let (_, site) = call(
+        &app,
+        "method=SitesManager.getSiteFromId&idSite=1",
+        superuser,
+    )
+    .await;
+    assert_eq!(
+        (
+            site["group"].as_str(),
+            site["type"].as_str(),
+            site["name"].as_str()
+        ),
+        (Some("Shops"), Some("intranet"), Some("Renamed"))
+    );
+    let (_, answer) = call(
+        &app,
+        "method=SitesManager.updateSite&idSite=1&settingValues[x][0][name]=y",
+        superuser,
+    )
+    .await;
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("settingValues is not supported"),
+        "{answer}"
+    );
+    let (_, answer) = call(
+        &app,
         "method=SitesManager.updateSite&idSite=9&siteName=X",
         superuser,
     )
