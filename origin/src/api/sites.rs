@@ -49,14 +49,17 @@ pub(super) async fn call(
         }
         "getSitesWithAtLeastViewAccess" => {
             let ids = state.store.sites_with_view_access(&caller.owner).await?;
-            site_rows(state, caller, ids).await?
+            let sites = sites_of(state, ids, None, limit_param(params)?).await?;
+            site_rows(&sites, caller, false)
         }
         "getSitesWithAdminAccess" => {
             let ids = state
                 .store
                 .sites_with_access(&caller.owner, Access::Admin)
                 .await?;
-            site_rows(state, caller, ids).await?
+            let pattern = params.non_empty("pattern");
+            let sites = sites_of(state, ids, pattern, limit_param(params)?).await?;
+            site_rows(&sites, caller, bool_param(params, "fetchAliasUrls", false))
         }
         "getSitesIdWithAtLeastViewAccess" => {
             let ids = state.store.sites_with_view_access(&caller.owner).await?;
@@ -117,14 +120,63 @@ pub(super) async fn call(
     Ok(Some(output))
 }
 
-async fn site_rows(state: &AppState, caller: &Caller, ids: Vec<i64>) -> ApiResult<Output> {
-    let mut rows = Vec::with_capacity(ids.len());
+/// The sites of `ids` (in order) that match `pattern` (Matomo's `getPatternMatchSites`: the
+/// name or group contains it, the main URL contains it after `http`, or it is the id; LIKE is
+/// case-insensitive in Matomo's MySQL collation), at most `limit` of them.
+async fn sites_of(
+    state: &AppState,
+    ids: Vec<i64>,
+    pattern: Option<&str>,
+    limit: Option<usize>,
+) -> ApiResult<Vec<Site>> {
+    let pattern = pattern.map(str::to_lowercase);
+    let mut sites = Vec::with_capacity(ids.len());
     for idsite in ids {
-        if let Some(site) = state.store.site(idsite).await? {
-            rows.push(Value::Object(site_row(&site, caller)));
+        if limit.is_some_and(|limit| sites.len() >= limit) {
+            break;
+        }
+        let Some(site) = state.store.site(idsite).await? else {
+            continue;
+        };
+        let matches = pattern.as_deref().is_none_or(|pattern| {
+            let url = site.main_url.to_lowercase();
+            site.name.to_lowercase().contains(pattern)
+                || site.group.to_lowercase().contains(pattern)
+                || (url.starts_with("http") && url[4..].contains(pattern))
+                || pattern == site.idsite.to_string()
+        });
+        if matches {
+            sites.push(site);
         }
     }
-    Ok(Output::Array(Value::Array(rows)))
+    Ok(sites)
+}
+
+/// `limit`: a positive number of sites, or none.
+fn limit_param(params: &ApiParams) -> ApiResult<Option<usize>> {
+    params
+        .non_empty("limit")
+        .map(|raw| {
+            raw.trim()
+                .parse::<usize>()
+                .map_err(|_| ApiError::Message(format!("The limit '{raw}' is not a number.")))
+        })
+        .transpose()
+}
+
+/// Site rows; with `alias_urls` (every URL of the site, as `getSiteUrlsFromId`) when asked.
+fn site_rows(sites: &[Site], caller: &Caller, alias_urls: bool) -> Output {
+    let rows = sites
+        .iter()
+        .map(|site| {
+            let mut row = site_row(site, caller);
+            if alias_urls {
+                row.insert("alias_urls".into(), Value::from(site.urls.clone()));
+            }
+            Value::Object(row)
+        })
+        .collect();
+    Output::Array(Value::Array(rows))
 }
 
 // ------------------------------------------------------------------ global settings

@@ -632,6 +632,28 @@ async fn sites_manager_edits_sites_and_global_settings_apply_to_tracking(backend
             .starts_with("settingValues is not supported"),
         "{answer}"
     );
+    let (_, sites) = call(
+        &app,
+        "method=SitesManager.getSitesWithAdminAccess&pattern=shop&fetchAliasUrls=1",
+        superuser,
+    )
+    .await;
+    assert_eq!(sites.as_array().map(Vec::len), Some(1), "{sites}");
+    assert_eq!(
+        sites[0]["alias_urls"],
+        json!([
+            "https://example.com",
+            "https://shop.example.com",
+            "https://www.example.com"
+        ])
+    );
+    let (_, sites) = call(
+        &app,
+        "method=SitesManager.getSitesWithAdminAccess&pattern=nothing-like-it",
+        superuser,
+    )
+    .await;
+    assert_eq!(sites, json!([]));
     let (_, answer) = call(
         &app,
         "method=SitesManager.updateSite&idSite=9&siteName=X",
