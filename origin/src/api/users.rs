@@ -574,6 +574,14 @@ async fn set_superuser_access(
 /// `createAppSpecificTokenAuth(userLogin, passwordConfirmation, description, expireDate,
 /// expireHours)`: needs no token, the user's own password (login or email) instead.
 async fn create_token(state: &AppState, params: &ApiParams) -> ApiResult<Output> {
+    // Required parameters are checked before the method runs (`API\Proxy`).
+    for name in ["userLogin", "passwordConfirmation", "description"] {
+        if params.get(name).is_none() {
+            return Err(ApiError::Message(format!(
+                "Please specify a value for '{name}'."
+            )));
+        }
+    }
     let login = params.get("userLogin").unwrap_or("");
     let user = match state.store.user(login).await? {
         Some(user) => Some(user),
@@ -594,10 +602,17 @@ async fn create_token(state: &AppState, params: &ApiParams) -> ApiResult<Output>
     if !auth::verify_password(password, &hash) {
         return Err(wrong_password());
     }
-    let description = required(params, "description")?;
-    if description.chars().count() > TOKEN_DESCRIPTION_MAX {
+    // `Model::addTokenAuth`: NotEmpty, then CharacterLength(1, 100), prefixed `Description: `.
+    let description = params.get("description").unwrap_or("");
+    if description.is_empty() {
+        return Err(ApiError::Message(
+            "Description: A value needs to be provided.".to_owned(),
+        ));
+    }
+    let length = description.chars().count();
+    if length > TOKEN_DESCRIPTION_MAX {
         return Err(ApiError::Message(format!(
-            "The description must be at most {TOKEN_DESCRIPTION_MAX} characters long."
+            "Description: The value contains \"{length}\" characters but should contain at most {TOKEN_DESCRIPTION_MAX} characters."
         )));
     }
     let expires = token_expiry(params)?;

@@ -446,6 +446,14 @@ async fn users_roles_and_tokens_follow_matomos_rules(backend: Backend) {
     );
     let (_, answer) = call(&app, "method=UsersManager.createAppSpecificTokenAuth&userLogin=ann@example.com&passwordConfirmation=hunter22&description=app", None).await;
     let ann = answer["value"].as_str().expect("a token").to_owned();
+    let (_, answer) = call(&app, "method=UsersManager.createAppSpecificTokenAuth&userLogin=ann&passwordConfirmation=hunter22", None).await;
+    assert_eq!(
+        answer["message"],
+        "Please specify a value for 'description'."
+    );
+    let long = "d".repeat(101);
+    let (_, answer) = call(&app, &format!("method=UsersManager.createAppSpecificTokenAuth&userLogin=ann&passwordConfirmation=hunter22&description={long}"), None).await;
+    assert_eq!(answer["message"], "Description: The value contains \"101\" characters but should contain at most 100 characters.");
     assert_eq!(ann.len(), 32);
     let (_, answer) = call(
         &app,
