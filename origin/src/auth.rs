@@ -1,7 +1,7 @@
 //! Credentials: Argon2id password hashes and random API tokens stored as SHA-256 digests.
 
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHasher, SaltString},
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
 use rand::Rng;
@@ -14,6 +14,16 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|err| anyhow::anyhow!("hashing the password: {err}"))
+}
+
+/// Whether `password` matches a stored hash; an empty or malformed hash (the `anonymous` user,
+/// users who cannot log in) matches nothing.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A new `token_auth`: 32 lowercase hex characters, as Matomo's tokens look.
@@ -51,5 +61,13 @@ mod tests {
         let b = hash_password("secret").unwrap();
         assert!(a.starts_with("$argon2id$"));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn passwords_verify_against_their_hash_only() {
+        let hash = hash_password("secret").unwrap();
+        assert!(verify_password("secret", &hash));
+        assert!(!verify_password("Secret", &hash));
+        assert!(!verify_password("", ""));
     }
 }

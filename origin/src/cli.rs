@@ -1,5 +1,6 @@
-//! The `edgemeter` command line: `serve` (the default), `migrate`, `site add`, `user add`,
-//! `token create`, `dimension add`. Commands that create something print its id alone on stdout, so scripts can
+//! The `edgemeter` command line: `serve` (the default), `migrate`, `site add`, `user ...`
+//! (add, list, delete, super-user, access set/list: UsersManager's methods), `token ...`
+//! (create, list, delete), `dimension add`. Commands that create something print its id alone on stdout, so scripts can
 //! capture it (`IDSITE=$(edgemeter site add ...)`); progress and logs go to stderr.
 
 use std::{io::Read, path::PathBuf};
@@ -11,7 +12,7 @@ use crate::{
     auth,
     config::Config,
     startup::App,
-    store::{NewSite, Store},
+    store::{Access, NewSite, Store, User},
 };
 
 #[derive(Debug, Parser)]
@@ -125,9 +126,49 @@ pub enum UserCommand {
         /// Read the password from standard input (required: passwords never go on the command line).
         #[arg(long, required = true)]
         password_stdin: bool,
+        #[arg(long, default_value = "")]
+        email: String,
         /// Give the user super user access.
         #[arg(long)]
         super_user: bool,
+    },
+    /// Print every user: login, super user (0 or 1), email; tab-separated (UsersManager.getUsers).
+    List,
+    /// Delete a user with their access and tokens (UsersManager.deleteUser).
+    Delete {
+        #[arg(long)]
+        login: String,
+    },
+    /// Grant or remove super user access; either way the user's per-site roles are removed
+    /// (UsersManager.setSuperUserAccess).
+    SuperUser {
+        #[arg(long)]
+        login: String,
+        /// Remove super user access instead of granting it.
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// A user's roles on sites.
+    #[command(subcommand)]
+    Access(AccessCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Set a role on sites (UsersManager.setUserAccess): noaccess removes it.
+    Set {
+        #[arg(long)]
+        login: String,
+        #[arg(long, value_parser = ["noaccess", "view", "write", "admin"])]
+        access: String,
+        /// Site ids (1,2) or all.
+        #[arg(long)]
+        sites: String,
+    },
+    /// Print a user's roles: idsite and role per line, tab-separated (UsersManager.getSitesAccessFromUser).
+    List {
+        #[arg(long)]
+        login: String,
     },
 }
 
@@ -139,6 +180,18 @@ pub enum TokenCommand {
         login: String,
         #[arg(long, default_value = "")]
         description: String,
+    },
+    /// Print a user's tokens: id, created, expires (or -), description; tab-separated.
+    List {
+        #[arg(long)]
+        login: String,
+    },
+    /// Delete one token of a user by its id (from `token list`).
+    Delete {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -210,6 +263,7 @@ impl Cli {
             Command::User(UserCommand::Add {
                 login,
                 password_stdin: _,
+                email,
                 super_user,
             }) => {
                 let mut password = String::new();
@@ -222,11 +276,17 @@ impl Cli {
                 }
                 let store = open(&config).await?;
                 store
-                    .add_user(&login, &auth::hash_password(password)?, super_user)
+                    .add_user_with_email(
+                        &login,
+                        &auth::hash_password(password)?,
+                        &email,
+                        super_user,
+                    )
                     .await?;
                 eprintln!("user {login} added");
                 Ok(())
             }
+            Command::User(command) => users(&open(&config).await?, command).await,
             Command::Archive(args) => {
                 let store = open(&config).await?;
                 crate::archive::configure(crate::archive::Settings {
@@ -239,15 +299,7 @@ impl Cli {
                 let store = open(&config).await?;
                 crate::archive::cli::invalidate(&store, &args).await
             }
-            Command::Token(TokenCommand::Create { login, description }) => {
-                let store = open(&config).await?;
-                let token = auth::new_token();
-                store
-                    .add_token(&login, &auth::token_digest(&token), &description)
-                    .await?;
-                println!("{token}");
-                Ok(())
-            }
+            Command::Token(command) => tokens(&open(&config).await?, command).await,
             Command::Dimension(DimensionCommand::Add { site, name, scope }) => {
                 let store = open(&config).await?;
                 if store.site(site).await?.is_none() {
@@ -258,6 +310,116 @@ impl Cli {
             }
         }
     }
+}
+
+/// `edgemeter user ...` but `add` (which reads stdin before connecting).
+async fn users(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { .. } => unreachable!("handled by Cli::run"),
+        UserCommand::List => {
+            for user in store.users().await? {
+                println!("{}\t{}\t{}", user.login, user.superuser_access, user.email);
+            }
+        }
+        UserCommand::Delete { login } => {
+            let user = existing_user(store, &login).await?;
+            if user.superuser_access != 0 && store.is_last_superuser(&login).await? {
+                bail!(
+                    "{login} is the only super user: grant super user access to another user first"
+                );
+            }
+            store.delete_user(&login).await?;
+            eprintln!("user {login} deleted");
+        }
+        UserCommand::SuperUser { login, revoke } => {
+            existing_user(store, &login).await?;
+            if revoke && store.is_last_superuser(&login).await? {
+                bail!(
+                    "{login} is the only super user: grant super user access to another user first"
+                );
+            }
+            store.set_superuser(&login, !revoke).await?;
+        }
+        UserCommand::Access(AccessCommand::Set {
+            login,
+            access,
+            sites,
+        }) => {
+            let user = existing_user(store, &login).await?;
+            if user.superuser_access != 0 {
+                bail!("{login} has super user access, which covers every site: revoke it first");
+            }
+            let access = Access::parse(&access).context("checked by clap")?;
+            let known: Vec<i64> = store.sites().await?.iter().map(|s| s.idsite).collect();
+            let ids: Vec<i64> = if sites.trim() == "all" {
+                known
+            } else {
+                let mut ids = Vec::new();
+                for id in sites.split(',').map(str::trim) {
+                    let id: i64 = id.parse().with_context(|| {
+                        format!("--sites takes ids like 1,2 or all, not {id:?}")
+                    })?;
+                    if !known.contains(&id) {
+                        bail!("no site with idsite {id}");
+                    }
+                    ids.push(id);
+                }
+                ids
+            };
+            store.set_access(&login, &ids, access).await?;
+        }
+        UserCommand::Access(AccessCommand::List { login }) => {
+            let user = existing_user(store, &login).await?;
+            if user.superuser_access != 0 {
+                for site in store.sites().await? {
+                    println!("{}\tadmin", site.idsite);
+                }
+            } else {
+                for (owner, idsite, access) in store.all_access().await? {
+                    if owner == login {
+                        println!("{idsite}\t{}", access.as_str());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn existing_user(store: &Store, login: &str) -> anyhow::Result<User> {
+    store
+        .user(login)
+        .await?
+        .with_context(|| format!("no user with the login {login:?}"))
+}
+
+/// `edgemeter token ...`.
+async fn tokens(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { login, description } => {
+            let token = auth::new_token();
+            store
+                .add_token(&login, &auth::token_digest(&token), &description)
+                .await?;
+            println!("{token}");
+        }
+        TokenCommand::List { login } => {
+            existing_user(store, &login).await?;
+            for token in store.tokens(&login).await? {
+                let expires = token.date_expired.as_deref().unwrap_or("-");
+                println!(
+                    "{}\t{}\t{expires}\t{}",
+                    token.idusertokenauth, token.date_created, token.description
+                );
+            }
+        }
+        TokenCommand::Delete { login, id } => {
+            if !store.delete_token(&login, id).await? {
+                bail!("{login} has no token with the id {id}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Connects and migrates, so every command works on a fresh database.

@@ -1,19 +1,18 @@
-//! The API methods that are not reports: `API.*` (version, bulk requests, report metadata),
-//! `SitesManager.*` (add and read sites, the tracking snippet) and `Goals.addGoal`/`getGoals`
-//! (spec/MATOMO.md 3.1, 3.2, 4.6; `plugins/SitesManager/API.php`, `plugins/Goals/API.php`,
-//! `plugins/API/API.php`).
+//! The API methods that are not reports: `API.*` (version, bulk requests, report metadata) and
+//! `Goals.addGoal`/`getGoals` (spec/MATOMO.md 3.2, 4.6; `plugins/Goals/API.php`,
+//! `plugins/API/API.php`); `SitesManager.*` is in `sites`, `UsersManager.*` in `users`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{
     params::ApiParams,
     render::{self, Output},
-    require_superuser, require_view, require_write, required, site_ids, site_info, ApiError,
-    ApiResult, Caller, MATOMO_VERSION,
+    require_some, require_view, require_write, required, site_ids, site_info, ApiError, ApiResult,
+    Caller, MATOMO_VERSION,
 };
 use crate::{
     http::AppState,
-    store::{Goal, NewGoal, NewSite, Site},
+    store::{Access, Goal, NewGoal},
 };
 
 /// Runs `method` when it is one of these; `None` otherwise.
@@ -23,36 +22,20 @@ pub(super) async fn call(
     caller: &Caller,
     method: &str,
 ) -> ApiResult<Option<Output>> {
+    if let Some(output) = super::users::call(state, params, caller, method).await? {
+        return Ok(Some(output));
+    }
+    if let Some(output) = super::sites::call(state, params, caller, method).await? {
+        return Ok(Some(output));
+    }
     let output = match method {
         "API.getMatomoVersion" | "API.getPiwikVersion" => {
-            some_view_access(state, caller).await?;
+            require_some(state, caller, Access::View).await?;
             Output::Scalar(Value::from(MATOMO_VERSION))
         }
         "API.getBulkRequest" => bulk(state, params, caller).await?,
         "API.getReportMetadata" => report_metadata(state, params, caller).await?,
         "API.getSegmentsMetadata" => super::segments::metadata(state, params, caller).await?,
-        "SitesManager.addSite" => add_site(state, params, caller).await?,
-        "SitesManager.getSiteFromId" => {
-            let idsite = id_param(params, "idSite")?;
-            require_view(state, caller, idsite).await?;
-            let info = site_info(state, idsite).await?;
-            Output::Array(Value::Object(site_row(&info.site, caller)))
-        }
-        "SitesManager.getSitesWithAtLeastViewAccess" => {
-            let ids = state.store.sites_with_view_access(&caller.owner).await?;
-            let mut rows = Vec::with_capacity(ids.len());
-            for idsite in ids {
-                if let Some(site) = state.store.site(idsite).await? {
-                    rows.push(Value::Object(site_row(&site, caller)));
-                }
-            }
-            Output::Array(Value::Array(rows))
-        }
-        "SitesManager.getSitesIdWithAtLeastViewAccess" => {
-            let ids = state.store.sites_with_view_access(&caller.owner).await?;
-            Output::Array(Value::Array(ids.into_iter().map(Value::from).collect()))
-        }
-        "SitesManager.getJavascriptTag" => javascript_tag(state, params, caller).await?,
         "Goals.addGoal" => add_goal(state, params, caller).await?,
         "Goals.getGoals" => {
             let idsite = id_param(params, "idSite")?;
@@ -71,24 +54,7 @@ pub(super) async fn call(
     Ok(Some(output))
 }
 
-/// `Piwik::checkUserHasSomeViewAccess`.
-pub(super) async fn some_view_access(state: &AppState, caller: &Caller) -> ApiResult<()> {
-    if caller.is_superuser()
-        || !state
-            .store
-            .sites_with_view_access(&caller.owner)
-            .await?
-            .is_empty()
-    {
-        return Ok(());
-    }
-    Err(super::no_access(
-        caller,
-        "'view' access for at least one website",
-    ))
-}
-
-fn id_param(params: &ApiParams, name: &str) -> ApiResult<i64> {
+pub(super) fn id_param(params: &ApiParams, name: &str) -> ApiResult<i64> {
     let raw = required(params, name)?;
     raw.trim()
         .parse::<i64>()
@@ -102,7 +68,7 @@ fn id_param(params: &ApiParams, name: &str) -> ApiResult<i64> {
 }
 
 /// Matomo's boolean parameters: `1`/`true` are true, anything else false.
-fn bool_param(params: &ApiParams, name: &str, default: bool) -> bool {
+pub(super) fn bool_param(params: &ApiParams, name: &str, default: bool) -> bool {
     match params.get(name) {
         None | Some("") => default,
         Some(v) => v == "1" || v.eq_ignore_ascii_case("true"),
@@ -110,7 +76,7 @@ fn bool_param(params: &ApiParams, name: &str, default: bool) -> bool {
 }
 
 /// A CSV or newline list parameter, trimmed, as Matomo stores it (comma-joined).
-fn list_param(params: &ApiParams, name: &str) -> String {
+pub(super) fn list_param(params: &ApiParams, name: &str) -> String {
     let values = params.list(name);
     let items: Vec<&str> = values
         .iter()
@@ -247,7 +213,7 @@ async fn report_metadata(
             require_view(state, caller, idsite).await?;
         }
     } else {
-        some_view_access(state, caller).await?;
+        require_some(state, caller, Access::View).await?;
     }
     let rows = REPORTS
         .iter()
@@ -259,221 +225,6 @@ async fn report_metadata(
         })
         .collect();
     Ok(Output::Array(Value::Array(rows)))
-}
-
-// ------------------------------------------------------------------ SitesManager
-
-/// A site as `getSiteFromId` returns it (`creator_login` only for super users).
-fn site_row(site: &Site, caller: &Caller) -> Map<String, Value> {
-    let mut row = match serde_json::to_value(site) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    if !caller.is_superuser() {
-        row.remove("creator_login");
-    }
-    row.insert("timezone_name".into(), Value::from(site.timezone.clone()));
-    row.insert(
-        "currency_name".into(),
-        Value::from(currency_name(&site.currency)),
-    );
-    row
-}
-
-fn currency_name(code: &str) -> String {
-    match code {
-        "USD" => "US Dollar",
-        "EUR" => "Euro",
-        "GBP" => "British Pound",
-        "JPY" => "Japanese Yen",
-        "CHF" => "Swiss Franc",
-        "CAD" => "Canadian Dollar",
-        "AUD" => "Australian Dollar",
-        other => other,
-    }
-    .to_owned()
-}
-
-/// `UrlHelper::isLookLikeUrl`: `scheme://...` or `//...`.
-fn looks_like_url(url: &str) -> bool {
-    let Some((scheme, rest)) = url.split_once("//") else {
-        return false;
-    };
-    let scheme_ok = scheme.is_empty()
-        || scheme.strip_suffix(':').is_some_and(|s| {
-            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
-        });
-    scheme_ok && !rest.is_empty()
-}
-
-/// Whether Matomo would accept a time zone: a tz database name or `UTC`, `UTC+5.5`, `UTC-3`.
-fn valid_timezone(name: &str) -> bool {
-    if name.parse::<chrono_tz::Tz>().is_ok() {
-        return true;
-    }
-    name.strip_prefix("UTC").is_some_and(|offset| {
-        offset.is_empty()
-            || (offset.starts_with(['+', '-'])
-                && offset[1..]
-                    .parse::<f64>()
-                    .is_ok_and(|h| (0.0..=14.0).contains(&h)))
-    })
-}
-
-async fn add_site(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiResult<Output> {
-    require_superuser(caller)?;
-    let name = params.get("siteName").unwrap_or("").trim();
-    if name.is_empty() {
-        return Err(ApiError::Message(
-            "The website name can't be empty.".to_owned(),
-        ));
-    }
-    let mut urls: Vec<String> = Vec::new();
-    for url in params
-        .list("urls")
-        .iter()
-        .flat_map(|u| u.split(['\n', ',']))
-    {
-        let url = url.trim().trim_end_matches('/');
-        if url.is_empty() {
-            continue;
-        }
-        if !looks_like_url(url) {
-            return Err(ApiError::Message(format!(
-                "The url '{url}' is not a valid URL."
-            )));
-        }
-        if !urls.iter().any(|u| u == url) {
-            urls.push(url.to_owned());
-        }
-    }
-    if urls.is_empty() {
-        return Err(ApiError::Message(
-            "You must specify at least one URL for the site.".to_owned(),
-        ));
-    }
-    let timezone = params
-        .non_empty("timezone")
-        .map(str::trim)
-        .map(str::to_owned);
-    if let Some(tz) = &timezone {
-        if !valid_timezone(tz) {
-            return Err(ApiError::Message(format!(
-                "The timezone \"{tz}\" is not valid. Please enter a valid timezone."
-            )));
-        }
-    }
-    let currency = params
-        .non_empty("currency")
-        .map(|c| c.trim().to_ascii_uppercase());
-    if let Some(code) = &currency {
-        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(ApiError::Message(format!(
-                "The currency \"{code}\" is not valid. Please enter a valid currency symbol (eg. 'EUR')."
-            )));
-        }
-    }
-    let ts_created = match params.non_empty("startDate") {
-        None => None,
-        Some(date) => {
-            let today = chrono::Utc::now().date_naive();
-            let day = super::dates::resolve_day(date, today).map_err(ApiError::Message)?;
-            Some(format!("{} 00:00:00", day.format("%Y-%m-%d")))
-        }
-    };
-    let keep_url_fragment = match params.get("keepURLFragments").map(str::trim) {
-        None | Some("" | "0") => 0,
-        Some("1") => 1,
-        Some("2") => 2,
-        Some(other) => {
-            return Err(ApiError::Message(format!(
-                "Error in SitesManager.addSite: keepURLFragments must be 0, 1 or 2, not '{other}'."
-            )))
-        }
-    };
-    let site = NewSite {
-        name: name.to_owned(),
-        urls,
-        timezone,
-        currency,
-        ecommerce: bool_param(params, "ecommerce", false),
-        sitesearch: bool_param(params, "siteSearch", true),
-        sitesearch_keyword_parameters: list_param(params, "searchKeywordParameters"),
-        sitesearch_category_parameters: list_param(params, "searchCategoryParameters"),
-        excluded_ips: list_param(params, "excludedIps"),
-        excluded_parameters: list_param(params, "excludedQueryParameters"),
-        excluded_user_agents: list_param(params, "excludedUserAgents"),
-        excluded_referrers: list_param(params, "excludedReferrers"),
-        exclude_unknown_urls: bool_param(params, "excludeUnknownUrls", false),
-        keep_url_fragment,
-        ts_created,
-        creator_login: caller.owner.login.clone(),
-    };
-    let idsite = state.store.add_site(&site).await?;
-    state.sites.invalidate(idsite);
-    Ok(Output::Scalar(Value::from(idsite)))
-}
-
-/// The `piwikUrl` without its scheme and with one trailing slash: `//host/path/`.
-fn tracker_base(piwik_url: &str) -> String {
-    let without_scheme = match piwik_url.split_once("://") {
-        Some((_, rest)) => rest,
-        None => piwik_url.trim_start_matches("//"),
-    };
-    let trimmed = without_scheme.trim_end_matches('/');
-    format!("//{trimmed}/")
-}
-
-/// `htmlspecialchars($code, ENT_QUOTES)`: how Matomo's API sanitises the returned snippet.
-fn html_escape(text: &str) -> String {
-    render::escape_xml(text).replace('\'', "&#039;")
-}
-
-async fn javascript_tag(
-    state: &AppState,
-    params: &ApiParams,
-    caller: &Caller,
-) -> ApiResult<Output> {
-    let idsite = id_param(params, "idSite")?;
-    require_view(state, caller, idsite).await?;
-    site_info(state, idsite).await?;
-    let piwik_url = params
-        .non_empty("piwikUrl")
-        .map(str::to_owned)
-        .or_else(|| caller.host.clone())
-        .unwrap_or_else(|| "localhost".to_owned());
-    let base = tracker_base(&piwik_url).replace(['"', '\\', '<', '>'], "");
-    let mut options = String::new();
-    if bool_param(params, "mergeSubdomains", false) {
-        if let Some(site) = state.store.site(idsite).await? {
-            if let Some(host) = site.main_url.split_once("://").map(|(_, h)| h) {
-                let host = host.split('/').next().unwrap_or(host);
-                let host = host.strip_prefix("www.").unwrap_or(host);
-                options.push_str(&format!(
-                    "  _paq.push([\"setCookieDomain\", \"*.{host}\"]);\n"
-                ));
-            }
-        }
-    }
-    if bool_param(params, "doNotTrack", false) {
-        options.push_str("  _paq.push([\"setDoNotTrack\", true]);\n");
-    }
-    if bool_param(params, "disableCookies", false) {
-        options.push_str("  _paq.push([\"disableCookies\"]);\n");
-    }
-    let noscript = if bool_param(params, "trackNoScript", false) {
-        format!(
-            "<noscript><p><img referrerpolicy=\"no-referrer-when-downgrade\" src=\"{base}matomo.php?idsite={idsite}&amp;rec=1\" style=\"border:0;\" alt=\"\" /></p></noscript>\n"
-        )
-    } else {
-        String::new()
-    };
-    let code = format!(
-        "<!-- Matomo -->\n<script>\n  var _paq = window._paq = window._paq || [];\n  /* tracker methods like \"setCustomDimension\" should be called before \"trackPageView\" */\n{options}  _paq.push(['trackPageView']);\n  _paq.push(['enableLinkTracking']);\n  (function() {{\n    var u=\"{base}\";\n    _paq.push(['setTrackerUrl', u+'matomo.php']);\n    _paq.push(['setSiteId', '{idsite}']);\n    var d=document, g=d.createElement('script'), s=d.getElementsByTagName('script')[0];\n    g.async=true; g.src=u+'matomo.js'; s.parentNode.insertBefore(g,s);\n  }})();\n</script>\n{noscript}<!-- End Matomo Code -->\n"
-    );
-    Ok(Output::Scalar(Value::from(html_escape(&code))))
 }
 
 // ------------------------------------------------------------------ Goals
@@ -580,46 +331,4 @@ fn goal_row(goal: &Goal) -> Value {
         "deleted": goal.deleted,
         "event_value_as_revenue": goal.event_value_as_revenue,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tracker_base_drops_the_scheme_and_ends_with_one_slash() {
-        assert_eq!(
-            tracker_base("https://stats.example.com/"),
-            "//stats.example.com/"
-        );
-        assert_eq!(
-            tracker_base("stats.example.com/m"),
-            "//stats.example.com/m/"
-        );
-    }
-
-    #[test]
-    fn urls_need_a_scheme_or_a_protocol_relative_start() {
-        assert!(looks_like_url("https://shop.example.com"));
-        assert!(looks_like_url("//cdn.example.com"));
-        assert!(!looks_like_url("shop.example.com"));
-        assert!(!looks_like_url("1http://x"));
-    }
-
-    #[test]
-    fn time_zones_are_tz_names_or_utc_offsets() {
-        assert!(valid_timezone("America/New_York"));
-        assert!(valid_timezone("UTC+5.5"));
-        assert!(valid_timezone("UTC"));
-        assert!(!valid_timezone("Mars/Olympus"));
-        assert!(!valid_timezone("UTC+99"));
-    }
-
-    #[test]
-    fn snippets_are_html_escaped_like_matomo() {
-        assert_eq!(
-            html_escape("<a href='x'>&</a>"),
-            "&lt;a href=&#039;x&#039;&gt;&amp;&lt;/a&gt;"
-        );
-    }
 }

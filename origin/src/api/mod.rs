@@ -26,6 +26,8 @@ mod methods;
 pub mod params;
 pub mod render;
 mod segments;
+mod sites;
+mod users;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -53,9 +55,11 @@ use crate::{
 /// The Matomo version this API answers as (`API.getMatomoVersion`).
 pub const MATOMO_VERSION: &str = "5.3.1";
 
-/// `/index.php` (GET and POST).
+/// `/` and `/index.php` (GET and POST): one entry point, as Matomo's `index.php` is.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/index.php", get(index).post(index))
+    Router::new()
+        .route("/", get(index).post(index))
+        .route("/index.php", get(index).post(index))
 }
 
 /// Why a request failed; rendered in the requested format.
@@ -104,6 +108,11 @@ impl Caller {
     pub fn is_superuser(&self) -> bool {
         self.owner.is_superuser()
     }
+
+    /// A request without a token (or with `token_auth=anonymous`).
+    pub fn is_anonymous(&self) -> bool {
+        self.owner.login == ANONYMOUS
+    }
 }
 
 async fn index(
@@ -121,11 +130,7 @@ async fn index(
     };
     let params = ApiParams::from_query_and_form(uri.query().unwrap_or(""), &body);
     if params.get("module") != Some("API") {
-        return (
-            StatusCode::NOT_FOUND,
-            "Edgemeter serves Matomo's Reporting API only: add module=API&method=Module.action.\n",
-        )
-            .into_response();
+        return not_available(params.non_empty("module").unwrap_or("CoreHome"));
     }
     let host = headers
         .get(header::HOST)
@@ -136,6 +141,24 @@ async fn index(
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(rendered.content_type),
+    );
+    response
+}
+
+/// Matomo's other modules are its web pages (the dashboard, `CoreHome` when no module is given),
+/// which do not exist yet: 404 with a page that says so.
+fn not_available(module: &str) -> Response {
+    let module = render::escape_xml(module);
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not available yet</title></head>\n\
+         <body><h1>Not available yet</h1><p>The module '{module}' (Matomo's web pages) is not available yet. \
+         This server answers Matomo's Reporting API here: <code>?module=API&amp;method=Module.action</code> \
+         (GET or POST), and tracking at <code>/matomo.php</code>.</p></body></html>\n"
+    );
+    let mut response = (StatusCode::NOT_FOUND, page).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
     );
     response
 }
@@ -306,40 +329,82 @@ async fn run_inner(state: &AppState, params: &ApiParams, caller: &Caller) -> Api
 
 /// `Piwik::checkUserHasViewAccess`.
 pub(crate) async fn require_view(state: &AppState, caller: &Caller, idsite: i64) -> ApiResult<()> {
-    if state.store.access(&caller.owner, idsite).await? >= Access::View {
-        return Ok(());
-    }
-    Err(no_access(
-        caller,
-        &format!("'view' access for the website id = {idsite}"),
-    ))
+    require(state, caller, idsite, Access::View).await
 }
 
 /// `Piwik::checkUserHasWriteAccess`.
 pub(crate) async fn require_write(state: &AppState, caller: &Caller, idsite: i64) -> ApiResult<()> {
-    if state.store.access(&caller.owner, idsite).await? >= Access::Write {
-        return Ok(());
-    }
-    Err(no_access(
-        caller,
-        &format!("'write' access for the website id = {idsite}"),
-    ))
+    require(state, caller, idsite, Access::Write).await
 }
 
-/// `Piwik::checkUserHasSuperUserAccess`.
+/// `Piwik::checkUserHasAdminAccess`.
+pub(crate) async fn require_admin(state: &AppState, caller: &Caller, idsite: i64) -> ApiResult<()> {
+    require(state, caller, idsite, Access::Admin).await
+}
+
+/// At least `min` on `idsite` (`General_ExceptionPrivilegeAccessWebsite`).
+async fn require(state: &AppState, caller: &Caller, idsite: i64, min: Access) -> ApiResult<()> {
+    if state.store.access(&caller.owner, idsite).await? >= min {
+        return Ok(());
+    }
+    Err(no_access(&format!(
+        "You can't access this resource as it requires '{}' access for the website id = {idsite}.",
+        min.as_str()
+    )))
+}
+
+/// `Piwik::checkUserHasSomeViewAccess` / `SomeWriteAccess` / `SomeAdminAccess`: `min` on at
+/// least one site (`General_ExceptionPrivilegeAtLeastOneWebsite`, the role unquoted).
+pub(crate) async fn require_some(state: &AppState, caller: &Caller, min: Access) -> ApiResult<()> {
+    if caller.is_superuser()
+        || !state
+            .store
+            .sites_with_access(&caller.owner, min)
+            .await?
+            .is_empty()
+    {
+        return Ok(());
+    }
+    Err(no_access(&format!(
+        "You can't access this resource as it requires {} access for at least one website.",
+        min.as_str()
+    )))
+}
+
+/// `Piwik::checkUserHasSuperUserAccess` (`General_ExceptionPrivilege`).
 pub(crate) fn require_superuser(caller: &Caller) -> ApiResult<()> {
     if caller.is_superuser() {
         return Ok(());
     }
-    Err(no_access(caller, "'superuser' access"))
+    Err(no_access(
+        "You can't access this resource as it requires a 'superuser' access.",
+    ))
 }
 
-/// `General_ExceptionPrivilege*`; API requests keep this text for anonymous callers too
+/// `Piwik::checkUserHasSuperUserAccessOrIsTheUser`.
+pub(crate) fn require_superuser_or_self(caller: &Caller, login: &str) -> ApiResult<()> {
+    if caller.is_superuser() || (caller.owner.login == login && !caller.is_anonymous()) {
+        return Ok(());
+    }
+    Err(no_access(&format!(
+        "The user has to be either a Super User or the user '{login}' itself."
+    )))
+}
+
+/// `Piwik::checkUserIsNotAnonymous` (`General_YouMustBeLoggedIn`).
+pub(crate) fn require_not_anonymous(caller: &Caller) -> ApiResult<()> {
+    if caller.is_anonymous() {
+        return Err(no_access(
+            "You must be logged in to access this functionality.",
+        ));
+    }
+    Ok(())
+}
+
+/// A `NoAccessException` (HTTP 401). API requests keep the message for anonymous callers too
 /// (`Access::throwNoAccessException` only swaps it for "You must be logged in" outside the API).
-pub(crate) fn no_access(_caller: &Caller, what: &str) -> ApiError {
-    ApiError::NoAccess(format!(
-        "You can't access this resource as it requires {what}."
-    ))
+pub(crate) fn no_access(message: &str) -> ApiError {
+    ApiError::NoAccess(message.to_owned())
 }
 
 /// A site by id, after the access check (`UnexpectedWebsiteFoundException` when unknown).

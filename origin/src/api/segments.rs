@@ -10,13 +10,12 @@
 use serde_json::{Map, Value};
 
 use super::{
-    methods::some_view_access, params::ApiParams, render::Output, require_view, ApiError,
-    ApiResult, Caller,
+    params::ApiParams, render::Output, require_some, require_view, ApiError, ApiResult, Caller,
 };
 use crate::{
     http::AppState,
     segment::{self, catalogue},
-    store::ANONYMOUS,
+    store::{Access, ANONYMOUS},
 };
 
 fn is_anonymous(caller: &Caller) -> bool {
@@ -67,7 +66,7 @@ pub(super) async fn metadata(
         ));
     }
     match params.non_empty("idSites").map(str::trim) {
-        None | Some("all") => some_view_access(state, caller).await?,
+        None | Some("all") => require_some(state, caller, Access::View).await?,
         Some(list) => {
             for piece in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 let idsite = piece.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {

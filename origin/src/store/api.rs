@@ -4,7 +4,7 @@
 //! Matomo keeps a user row `anonymous`; granting it `view` on a site makes that site's reports
 //! readable without a token (`UsersManager.setUserAccess('anonymous', 'view', idSite)`).
 
-use super::{on_db, Result, Store, TokenOwner};
+use super::{on_db, Access, Result, Store, TokenOwner};
 
 /// The login under which requests without `token_auth` run.
 pub const ANONYMOUS: &str = "anonymous";
@@ -12,22 +12,7 @@ pub const ANONYMOUS: &str = "anonymous";
 impl Store {
     /// The ids of the sites `owner` has at least view access to, ascending (all for a super user).
     pub async fn sites_with_view_access(&self, owner: &TokenOwner) -> Result<Vec<i64>> {
-        if owner.is_superuser() {
-            return Ok(on_db!(&self.db, pool => {
-                sqlx::query_scalar("SELECT idsite FROM site ORDER BY idsite")
-                    .fetch_all(pool)
-                    .await?
-            }));
-        }
-        Ok(on_db!(&self.db, pool => {
-            sqlx::query_scalar(
-                "SELECT a.idsite FROM access a JOIN site s ON s.idsite = a.idsite \
-                 WHERE a.login = $1 AND a.access IN ('view', 'write', 'admin') ORDER BY a.idsite",
-            )
-            .bind(&owner.login)
-            .fetch_all(pool)
-            .await?
-        }))
+        self.sites_with_access(owner, Access::View).await
     }
 
     /// Creates the `anonymous` user when missing (no password: it can never log in).
@@ -49,6 +34,6 @@ impl Store {
     /// Makes a site's reports public: `view` access for `anonymous`.
     pub async fn grant_anonymous_view(&self, idsite: i64) -> Result<()> {
         self.ensure_anonymous_user().await?;
-        self.set_access(ANONYMOUS, idsite, "view").await
+        self.set_access(ANONYMOUS, &[idsite], Access::View).await
     }
 }

@@ -7,6 +7,7 @@
 //! migration folders (`origin/migrations/{sqlite,postgres}`), which keep the same versions.
 
 mod api;
+pub mod options;
 mod sites;
 mod users;
 pub mod visits;
@@ -21,8 +22,9 @@ use sqlx::{
 };
 
 pub use api::ANONYMOUS;
+pub use options::GlobalSettings;
 pub use sites::{CustomDimension, Goal, NewGoal, NewSite, Site, CUSTOM_DIMENSION_SLOTS};
-pub use users::{Access, TokenOwner};
+pub use users::{datetime_now, Access, Token, TokenOwner, User};
 
 /// Runs `$body` with `$c` bound to the inner pool or transaction of either backend.
 macro_rules! on_db {

@@ -31,7 +31,7 @@ pub struct Site {
     pub urls: Vec<String>,
 }
 
-/// What `SitesManager.addSite` and `edgemeter site add` take.
+/// What `SitesManager.addSite` and `edgemeter site add` take (and `updateSite` writes).
 #[derive(Debug, Clone, Default)]
 pub struct NewSite {
     pub name: String,
@@ -49,9 +49,12 @@ pub struct NewSite {
     pub excluded_referrers: String,
     pub exclude_unknown_urls: bool,
     pub keep_url_fragment: i64,
-    /// `YYYY-MM-DD HH:MM:SS`; now when absent.
+    /// `YYYY-MM-DD HH:MM:SS`; now when absent (and unchanged by an update).
     pub ts_created: Option<String>,
     pub creator_login: String,
+    pub group: String,
+    /// Matomo's measurable type; `website` when absent.
+    pub kind: Option<String>,
 }
 
 /// A row of the `goal` table.
@@ -91,6 +94,32 @@ const SITE_COLUMNS: &str = "idsite, name, main_url, ts_created, ecommerce, sites
     exclude_unknown_urls, excluded_ips, excluded_parameters, excluded_user_agents, \
     excluded_referrers, \"group\", type, keep_url_fragment, creator_login";
 
+impl From<&Site> for NewSite {
+    /// A site's current settings, to change some of them.
+    fn from(site: &Site) -> Self {
+        Self {
+            name: site.name.clone(),
+            urls: site.urls.clone(),
+            timezone: Some(site.timezone.clone()),
+            currency: Some(site.currency.clone()),
+            ecommerce: site.ecommerce != 0,
+            sitesearch: site.sitesearch != 0,
+            sitesearch_keyword_parameters: site.sitesearch_keyword_parameters.clone(),
+            sitesearch_category_parameters: site.sitesearch_category_parameters.clone(),
+            excluded_ips: site.excluded_ips.clone(),
+            excluded_parameters: site.excluded_parameters.clone(),
+            excluded_user_agents: site.excluded_user_agents.clone(),
+            excluded_referrers: site.excluded_referrers.clone(),
+            exclude_unknown_urls: site.exclude_unknown_urls != 0,
+            keep_url_fragment: site.keep_url_fragment,
+            ts_created: None,
+            creator_login: site.creator_login.clone(),
+            group: site.group.clone(),
+            kind: Some(site.kind.clone()),
+        }
+    }
+}
+
 impl Store {
     /// Inserts a site and its URLs; returns the new idsite.
     pub async fn add_site(&self, site: &NewSite) -> Result<i64> {
@@ -109,8 +138,8 @@ impl Store {
                 "INSERT INTO site (name, main_url, ts_created, ecommerce, sitesearch, \
                  sitesearch_keyword_parameters, sitesearch_category_parameters, timezone, currency, \
                  exclude_unknown_urls, excluded_ips, excluded_parameters, excluded_user_agents, \
-                 excluded_referrers, keep_url_fragment, creator_login) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 excluded_referrers, keep_url_fragment, creator_login, \"group\", type) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                  RETURNING idsite",
             )
             .bind(&site.name)
@@ -129,6 +158,8 @@ impl Store {
             .bind(&site.excluded_referrers)
             .bind(site.keep_url_fragment)
             .bind(&site.creator_login)
+            .bind(&site.group)
+            .bind(site.kind.as_deref().unwrap_or("website"))
             .fetch_one(&mut **tx)
             .await?;
             for url in &site.urls {
@@ -142,6 +173,91 @@ impl Store {
         });
         tx.commit().await?;
         Ok(idsite)
+    }
+
+    /// Replaces every setting and the URLs of a site (`SitesManager.updateSite`,
+    /// `addSiteAliasUrls`): `site` is the whole new state, the first URL the main one.
+    pub async fn update_site(&self, idsite: i64, site: &NewSite) -> Result<()> {
+        let Some(main_url) = site.urls.first() else {
+            return Err(StoreError::Conflict(
+                "a site needs at least one URL".to_owned(),
+            ));
+        };
+        let mut tx = self.begin().await?;
+        on_db!(&mut tx, tx => {
+            sqlx::query(
+                "UPDATE site SET name = $2, main_url = $3, ts_created = COALESCE($4, ts_created), \
+                 ecommerce = $5, sitesearch = $6, sitesearch_keyword_parameters = $7, \
+                 sitesearch_category_parameters = $8, timezone = $9, currency = $10, \
+                 exclude_unknown_urls = $11, excluded_ips = $12, excluded_parameters = $13, \
+                 excluded_user_agents = $14, excluded_referrers = $15, keep_url_fragment = $16, \
+                 \"group\" = $17, type = $18 WHERE idsite = $1",
+            )
+            .bind(idsite)
+            .bind(&site.name)
+            .bind(main_url)
+            .bind(&site.ts_created)
+            .bind(i64::from(site.ecommerce))
+            .bind(i64::from(site.sitesearch))
+            .bind(&site.sitesearch_keyword_parameters)
+            .bind(&site.sitesearch_category_parameters)
+            .bind(site.timezone.as_deref().unwrap_or("UTC"))
+            .bind(site.currency.as_deref().unwrap_or("USD"))
+            .bind(i64::from(site.exclude_unknown_urls))
+            .bind(&site.excluded_ips)
+            .bind(&site.excluded_parameters)
+            .bind(&site.excluded_user_agents)
+            .bind(&site.excluded_referrers)
+            .bind(site.keep_url_fragment)
+            .bind(&site.group)
+            .bind(site.kind.as_deref().unwrap_or("website"))
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("DELETE FROM site_url WHERE idsite = $1")
+                .bind(idsite)
+                .execute(&mut **tx)
+                .await?;
+            for url in &site.urls {
+                sqlx::query("INSERT INTO site_url (idsite, url) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(idsite)
+                    .bind(url)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        });
+        tx.commit().await
+    }
+
+    /// Deletes a site with its URLs, goals, custom dimensions and access rows (the foreign
+    /// keys cascade). Its log rows and archives stay: they are never read for an unknown site,
+    /// and ids are never reused (AUTOINCREMENT, identity columns).
+    pub async fn delete_site(&self, idsite: i64) -> Result<()> {
+        on_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM site WHERE idsite = $1")
+                .bind(idsite)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The ids of the sites one of whose URLs is in `urls`, ascending.
+    pub async fn sites_with_url(&self, urls: &[String]) -> Result<Vec<i64>> {
+        let placeholders: Vec<String> = (1..=urls.len()).map(|i| format!("${i}")).collect();
+        if urls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT DISTINCT idsite FROM site_url WHERE url IN ({}) ORDER BY idsite",
+            placeholders.join(", ")
+        );
+        Ok(on_db!(&self.db, pool => {
+            let mut query = sqlx::query_scalar(&sql);
+            for url in urls {
+                query = query.bind(url);
+            }
+            query.fetch_all(pool).await?
+        }))
     }
 
     /// One site with its URLs, or `None` when the id is unknown.

@@ -17,7 +17,7 @@ use crate::{
         exclusion::{split_list, SiteExclusions},
         goal::{GoalDef, MatchAttribute, PatternType},
     },
-    store::{CustomDimension, Goal, Site, Store, StoreError},
+    store::{CustomDimension, GlobalSettings, Goal, Site, Store, StoreError},
 };
 
 /// How long a cached site is trusted before it is read again.
@@ -80,31 +80,51 @@ pub struct SiteInfo {
 }
 
 impl SiteInfo {
-    pub fn new(site: Site, goals: &[Goal], dimensions: Vec<CustomDimension>) -> Self {
+    /// The site's settings with the global ones applied (see [`GlobalSettings`]).
+    pub fn new(
+        site: Site,
+        goals: &[Goal],
+        dimensions: Vec<CustomDimension>,
+        globals: &GlobalSettings,
+    ) -> Self {
         let list = |value: &str| -> Vec<String> { split_list(value).map(str::to_owned).collect() };
+        let both = |own: &str, global: &str| format!("{own},{global}");
         let site_search = (site.sitesearch != 0).then(|| {
             let mut keywords = list(&site.sitesearch_keyword_parameters);
             if keywords.is_empty() {
-                keywords = DEFAULT_SEARCH_KEYWORD_PARAMETERS
-                    .iter()
-                    .map(|p| (*p).to_owned())
-                    .collect();
+                keywords = match &globals.search_keyword_parameters {
+                    Some(global) => list(global),
+                    None => DEFAULT_SEARCH_KEYWORD_PARAMETERS
+                        .iter()
+                        .map(|p| (*p).to_owned())
+                        .collect(),
+                };
             }
-            (keywords, list(&site.sitesearch_category_parameters))
+            let mut categories = list(&site.sitesearch_category_parameters);
+            if categories.is_empty() {
+                categories = list(&globals.search_category_parameters);
+            }
+            (keywords, categories)
         });
         Self {
             tz: SiteTz::parse(&site.timezone),
             goals: goals.iter().filter_map(goal_def).collect(),
             exclusions: SiteExclusions::from_settings(
-                &site.excluded_ips,
-                &site.excluded_user_agents,
-                &site.excluded_parameters,
-                &site.excluded_referrers,
+                &both(&site.excluded_ips, &globals.excluded_ips),
+                &both(&site.excluded_user_agents, &globals.excluded_user_agents),
+                &both(
+                    &site.excluded_parameters,
+                    &globals.excluded_query_parameters,
+                ),
+                &both(&site.excluded_referrers, &globals.excluded_referrers),
                 site.exclude_unknown_urls != 0,
             ),
             site_search,
-            // 1 keeps fragments; 0 (use the global default) and 2 remove them, as Matomo's default.
-            keep_url_fragment: site.keep_url_fragment == 1,
+            // 1 keeps fragments, 2 removes them, 0 follows the global setting (off by default).
+            keep_url_fragment: match site.keep_url_fragment {
+                0 => globals.keep_url_fragments,
+                value => value == 1,
+            },
             dimensions: dimensions.into_iter().filter(|d| d.active != 0).collect(),
             site,
         }
@@ -148,7 +168,8 @@ impl SiteCache {
         };
         let goals = store.goals(idsite).await?;
         let dimensions = store.custom_dimensions(idsite).await?;
-        let info = Arc::new(SiteInfo::new(site, &goals, dimensions));
+        let globals = store.global_settings().await?;
+        let info = Arc::new(SiteInfo::new(site, &goals, dimensions, &globals));
         self.write()
             .insert(idsite, (Arc::clone(&info), Instant::now()));
         Ok(Some(info))
@@ -157,6 +178,11 @@ impl SiteCache {
     /// Forgets a site after its settings or goals changed in this process.
     pub fn invalidate(&self, idsite: i64) {
         self.write().remove(&idsite);
+    }
+
+    /// Forgets every site (after a global setting changed in this process).
+    pub fn clear(&self) {
+        self.write().clear();
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, (Arc<SiteInfo>, Instant)>> {

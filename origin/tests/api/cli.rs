@@ -162,4 +162,73 @@ async fn sites_users_and_tokens_are_created_from_the_command_line(backend: Backe
     store.close().await;
 }
 
-both_backends!(sites_users_and_tokens_are_created_from_the_command_line);
+async fn users_access_and_tokens_are_managed_from_the_command_line(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(backend, dir.path()).await;
+    let run = |args: &[&str]| edgemeter(&url, args, None);
+    for name in ["Shop", "Blog"] {
+        let (ok, _, err) = run(&["site", "add", "--name", name, "--url", "https://x.example"]);
+        assert!(ok, "{err}");
+    }
+    for (login, extra) in [("ops", Some("--super-user")), ("ann", None)] {
+        let mut args = vec!["user", "add", "--login", login, "--password-stdin"];
+        args.extend(extra);
+        let (ok, _, err) = edgemeter(&url, &args, Some("s3cret\n"));
+        assert!(ok, "{err}");
+    }
+    let (ok, _, err) = run(&[
+        "user", "access", "set", "--login", "ann", "--access", "write", "--sites", "all",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&[
+        "user", "access", "set", "--login", "ann", "--access", "noaccess", "--sites", "2",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["user", "access", "list", "--login", "ann"]);
+    assert!(ok);
+    assert_eq!(out, "1\twrite\n");
+    let (ok, _, err) = run(&[
+        "user", "access", "set", "--login", "ann", "--access", "view", "--sites", "7",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("no site with idsite 7"), "{err}");
+    let (ok, _, err) = run(&[
+        "user", "access", "set", "--login", "ops", "--access", "view", "--sites", "1",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("super user access"), "{err}");
+
+    let (ok, _, err) = run(&["user", "super-user", "--login", "ops", "--revoke"]);
+    assert!(!ok, "the only super user keeps it");
+    assert!(err.contains("only super user"), "{err}");
+    let (ok, _, err) = run(&["user", "super-user", "--login", "ann"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["user", "access", "list", "--login", "ann"]);
+    assert!(ok);
+    assert_eq!(out, "1\tadmin\n2\tadmin\n");
+    let (ok, out, _) = run(&["user", "list"]);
+    assert!(ok);
+    assert_eq!(out, "ann\t1\t\nops\t1\t\n");
+
+    let (ok, _, err) = run(&["token", "create", "--login", "ann", "--description", "ci"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["token", "list", "--login", "ann"]);
+    assert!(ok);
+    let line: Vec<&str> = out.trim_end().split('\t').collect();
+    assert_eq!((line.len(), line[2], line[3]), (4, "-", "ci"), "{out}");
+    let (ok, _, err) = run(&["token", "delete", "--login", "ann", "--id", line[0]]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["token", "delete", "--login", "ann", "--id", line[0]]);
+    assert!(!ok);
+    assert!(err.contains("no token with the id"), "{err}");
+    let (ok, _, err) = run(&["user", "delete", "--login", "ops"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&["user", "list"]);
+    assert!(ok);
+    assert_eq!(out, "ann\t1\t\n");
+}
+
+both_backends!(
+    sites_users_and_tokens_are_created_from_the_command_line,
+    users_access_and_tokens_are_managed_from_the_command_line,
+);

@@ -211,7 +211,7 @@ async fn access_needs_a_token_or_anonymous_view_access(backend: Backend) {
         .unwrap();
     app.store.add_user("viewer", "x", false).await.unwrap();
     app.store
-        .set_access("viewer", app.idsite, "view")
+        .set_access("viewer", &[app.idsite], origin::store::Access::View)
         .await
         .unwrap();
     let viewer_token = origin::auth::new_token();
