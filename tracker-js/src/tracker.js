@@ -373,7 +373,11 @@
       const href = t.getAttribute('data-content-target') || (t.getAttribute('href') ? abs(t.getAttribute('href')) : pn.getAttribute('href') && abs(pn.getAttribute('href')));
       return [trim(name) || 'Unknown', trim(p) || 'Unknown', trim(href)];
     }
+    // seen: the impressions sent; onlyVisible: trackVisibleContentImpressions was called, so
+    // trackContentImpressionsWithinNode also sends only visible blocks (js/piwik.js
+    // isTrackOnlyVisibleContentEnabled).
     const seen = {};
+    let onlyVisible = false;
     const visible = (n) => { const r = n.getBoundingClientRect(); return r.width && r.height && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth && getComputedStyle(n).visibility !== 'hidden'; };
     // One impression per block and page, as js/piwik.js wasContentImpressionAlreadyTracked; last
     // block first, as js/piwik.js builds them (the first one built is the one with _idn=1).
@@ -548,6 +552,7 @@
       },
       trackAllContentImpressions() { ready(() => impressions(blocks(d))); },
       trackVisibleContentImpressions(onScroll, ms) {
+        onlyVisible = true;
         ready(() => {
           const check = () => impressions(blocks(d), true);
           check();
@@ -555,8 +560,8 @@
           if ((isDef(ms) ? ms : 750) > 0) setInterval(check, isDef(ms) ? ms : 750);
         }, true);
       },
-      trackContentImpressionsWithinNode(node, only) {
-        if (node) ready(() => impressions([...blocks(node), ...(node.matches(BLOCK) ? [node] : [])], !!only));
+      trackContentImpressionsWithinNode(node) {
+        if (node) ready(() => impressions([...blocks(node), ...(node.matches(BLOCK) ? [node] : [])], onlyVisible), onlyVisible);
       },
       trackContentInteractionNode(node, i) {
         const n = node && node.closest(BLOCK);

@@ -182,6 +182,11 @@ test('content tracking: data-track-content blocks, visible ones, within a node, 
     ['all', () => { window._paq.push(['trackAllContentImpressions']); }, 6],
     ['visible', () => { window._paq.push(['trackVisibleContentImpressions', false, 0]); }, 4],
     ['within node', () => { Matomo.getAsyncTracker().trackContentImpressionsWithinNode(document.getElementById('side')); }, 1],
+    ['visible within node', () => {
+      window._paq.push(['trackVisibleContentImpressions', false, 0]);
+      const t = Matomo.getAsyncTracker();
+      setTimeout(() => { t.trackContentImpressionsWithinNode(document.body); t.trackContentImpressionsWithinNode(document.getElementById('below')); }, 500);
+    }, 4],
     ['manual', () => {
       window._paq.push(['trackContentImpression', 'Banner', '/img/b.png', 'https://t.example/'], ['trackContentImpression', ' Ad '],
         ['trackContentInteraction', 'click', 'Banner', '/img/b.png', 'https://t.example/'], ['trackContentInteraction', '', 'NoInteraction']);
