@@ -21,7 +21,7 @@
   const trackers = [];
   const now = () => Date.now();
   const isDef = (v) => v !== undefined;
-  const hasLen = (v) => (typeof v === 'number' || (typeof v === 'string' && v.trim().length > 0));
+  const hasLen = (v) => typeof v === 'number' || (typeof v === 'string' && v.trim() !== '');
   const warn = (m) => w.console && console.warn('[matomo] ' + m);
   const on = (el, ev, fn, cap) => el.addEventListener(ev, fn, cap);
   const FORM = 'application/x-www-form-urlencoded; charset=UTF-8';
@@ -115,8 +115,8 @@
     let consentRequired = false, hasConsent = true, queue = [], dnt = false;
     let beacon = true, method = 'GET', heartbeat = 0, hbSetUp = false;
     let linkOn = false, uuid = '';
-    // Full build only: ecommerce product view and cart, custom variables (visit scope: false until
-    // first set, as in js/piwik.js), cross-domain linking.
+    // Full build only: the visitor id a `pk_vid` gave, ecommerce product view and cart, custom
+    // variables (visit scope: false until first set, as in js/piwik.js), cross-domain linking.
     let ecView = {}, ecItems = {}, cvVisit = false, cvPage = {}, cvEvent = {}, crossDomain = false, cdTimeout = 180;
 
     const here = () => customUrl || dec(location.href);
@@ -293,7 +293,7 @@
       if (!dnt && req) {
         if (consentRequired) req += '&consent=1';
         const go = () => {
-          let r = req + (FULL && hints ? '&uadata=' + enc(JSON.stringify(hints)) : '');
+          let r = FULL && hints ? req + '&uadata=' + enc(JSON.stringify(hints)) : req;
           const f = getFeatures();
           for (const k in f) r += '&' + k + '=' + f[k];
           afterGap(() => { lastSent = now(); transmit(r); });
@@ -331,7 +331,8 @@
       if (!a || hasClass(a, 'ignore')) return;
       if (e.type === 'auxclick' && e.button !== 1) return;
       const type = linkType(a);
-      if (type) track(type + '=' + enc(a.href));
+      // As js/piwik.js logLink: the URL decoded once; in a content block, with its interaction.
+      if (type) track(type + '=' + enc(purify(dec(a.href))) + (FULL ? clickParams(a, dec(a.href)) : ''));
       // Full build: a link to another of the site's domains (setDomains) carries the visitor id
       // (js/piwik.js processClick, isLinkToDifferentDomainButSameMatomoWebsite).
       else if (FULL && crossDomain && /^(https?:)?\/\//.test(a.getAttribute('href')) && a.hostname !== location.hostname &&
@@ -351,7 +352,34 @@
     const valued = (n, a) => (n.getAttribute(a) ? n : [...n.querySelectorAll('[' + a + ']')].find((x) => x.getAttribute(a)));
     const abs = (u) => u && new URL(u, location.href).href;
     const pieceNode = (n) => first(n, '[data-content-piece],.matomoContentPiece,.piwikContentPiece') || n;
-    const targetNode = (n) => valued(n, 'data-content-target') || first(n, '[data-content-target],.matomoContentTarget,.piwikContentTarget') || n;
+    const explicitTarget = (n) => valued(n, 'data-content-target') || first(n, '[data-content-target],.matomoContentTarget,.piwikContentTarget');
+    const targetNode = (n) => explicitTarget(n) || n;
+    const ignored = (n) => n.matches('[data-content-ignoreinteraction],.matomoContentIgnoreInteraction,.piwikContentIgnoreInteraction');
+    // A click on el counts for block b unless its target ignores interactions or b has an explicit
+    // target that el is not in (js/piwik.js isNodeAuthorizedToTriggerInteraction).
+    const authorized = (b, el) => !ignored(targetNode(b)) && (!explicitTarget(b) || explicitTarget(b).contains(el));
+    // `&c_i=click&c_n=...&ca=1` for a tracked link clicked in a content block, else ''
+    // (js/piwik.js getContentInteractionToRequestIfPossible; the link's URL is the fallback target).
+    function clickParams(el, href) {
+      const b = el.closest(BLOCK);
+      if (!b || !authorized(b, el)) return '';
+      const [n, p, t] = block(b);
+      return '&' + content([['c_i', 'click'], ['c_n', n], ['c_p', p], ['c_t', t || href]]);
+    }
+    // Clicks on the target of a block whose impression was tracked send a 'click' interaction,
+    // but for a tracked link, whose request carries it (js/piwik.js setupInteractionsTracking,
+    // trackContentImpressionClickInteraction).
+    const watched = FULL && new WeakSet();
+    function watch(n) {
+      const t = targetNode(n);
+      if (watched.has(t)) return;
+      watched.add(t);
+      on(t, 'click', (e) => {
+        const b = t.closest(BLOCK), el = e.target || t, a = targetNode(b).closest('a[href],area[href]');
+        if (!authorized(b, el) || (linkOn && a && !hasClass(a, 'ignore') && linkType(a))) return;
+        self.trackContentInteractionNode(el, 'click');
+      });
+    }
     function media(n) {
       const tag = n.nodeName.toLowerCase(), src = valued(n, 'src');
       if (/^(img|embed|video|audio)$/.test(tag) && src) return src.getAttribute('src');
@@ -381,11 +409,12 @@
     const visible = (n) => { const r = n.getBoundingClientRect(); return r.width && r.height && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth && getComputedStyle(n).visibility !== 'hidden'; };
     // One impression per block and page, as js/piwik.js wasContentImpressionAlreadyTracked; last
     // block first, as js/piwik.js builds them (the first one built is the one with _idn=1).
-    function impressions(nodes, onlyVisible) {
+    function impressions(nodes, visibleOnly) {
       for (const n of nodes.reverse()) {
-        if (onlyVisible && !visible(n)) continue;
+        if (visibleOnly && !visible(n)) continue;
         const b = block(n), key = b.join('\n');
         if (!seen[key]) { seen[key] = 1; self.trackContentImpression(...b); }
+        watch(n);
       }
     }
     // Runs fn once the DOM is parsed (or, with load, once the page has loaded).

@@ -177,7 +177,8 @@ test('opt-out: optUserOut stops tracking, forgetUserOptOut resumes it, isUserOpt
 test('content tracking: data-track-content blocks, visible ones, within a node, manual calls', async () => {
   // matomo.js sends DOM impressions as one bulk request after a delay; ours as single requests.
   // The harness records a bulk request as its requests, so they compare one by one, sorted.
-  const byName = (rs) => rs.filter((r) => r.has('c_n')).sort((a, b) => (a.get('c_n') + a.get('c_i')).localeCompare(b.get('c_n') + b.get('c_i')));
+  const key = (r) => [r.get('c_n'), r.get('c_i'), r.get('link')].join('|');
+  const byName = (rs) => rs.filter((r) => r.has('c_n')).sort((a, b) => key(a).localeCompare(key(b)));
   const scenarios = [
     ['all', () => { window._paq.push(['trackAllContentImpressions']); }, 6],
     ['visible', () => { window._paq.push(['trackVisibleContentImpressions', false, 0]); }, 4],
@@ -201,6 +202,29 @@ test('content tracking: data-track-content blocks, visible ones, within a node, 
     sameRequests(byName(ours.requests), byName(stock.requests), true, `content ${label}`);
     assert.equal(ours.requests.length, n, `content ${label}: no other request`);
   }
+});
+
+test('content tracking: clicks in tracked blocks send interactions; a tracked link carries its interaction', async () => {
+  const results = {};
+  for (const script of ['stock', 'full']) {
+    const out = await session(script, '/fixtures/content.html', () => {
+      window._paq.push(['enableLinkTracking'], ['trackAllContentImpressions']);
+    }, null, 0, { quiet: 0 });
+    // A click on the banner (its target is a URL, not a link), on the side block's internal target
+    // link, on an outlink in a block without an explicit target (a link request with the
+    // interaction, and an interaction for the block), on the logo (no target: the block itself).
+    for (const sel of ['#banner', '#side a', '#legacy a', '#logo']) await out.page.click(sel);
+    await server.waitFor(11, () => true, 10000);
+    await sleep(script === 'stock' ? 3000 : 300);
+    results[script] = server.requests.filter((r) => r.has('c_i') || r.has('link'));
+    await out.context.close();
+  }
+  const key = (r) => [r.get('c_n'), r.get('c_i'), r.get('link')].join('|');
+  const sorted = (rs) => rs.slice().sort((a, b) => key(a).localeCompare(key(b)));
+  assert.equal(results.stock.length, 5, JSON.stringify(results.stock.map((r) => r.params)));
+  sameRequests(sorted(results.full), sorted(results.stock), true, 'content clicks');
+  const link = results.full.find((r) => r.has('link'));
+  assert.deepEqual(link.names().slice(0, 6), ['link', 'c_i', 'c_n', 'c_p', 'c_t', 'ca']);
 });
 
 test('cross-domain linking: pk_vid on links to the other domain, read on landing', async () => {
