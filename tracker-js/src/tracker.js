@@ -164,15 +164,25 @@
     });
 
     // Full build: js/piwik.js purify drops the cross-domain `pk_vid` parameter from the URLs it sends.
-    const purify = (u) => (FULL ? setParam(u, '') : u);
-    // u without its pk_vid parameter, then with `pk_vid=v` when v is given (js/piwik.js
-    // removeUrlParameter and addUrlParameter: the query's other parameters keep their order, the
-    // fragment stays last).
-    function setParam(u, v) {
-      const [rest, ...hash] = u.split('#'), [path, ...q] = rest.split('?');
-      const ps = q.join('?').split('&').filter((p) => p && p.split('=')[0] !== 'pk_vid');
-      if (v) ps.push('pk_vid=' + v);
-      return path + (ps.length ? '?' + ps.join('&') : '') + (hash.length ? '#' + hash.join('#') : '');
+    const purify = (u) => (FULL ? dropVid(u) : u);
+    // u without pk_vid in its query or its `#a=1&b=2` fragment, else u unchanged (js/piwik.js
+    // removeUrlParameter, step by step).
+    function dropVid(u) {
+      if (!/[?&#]pk_vid=/.test(u)) return u;
+      const keep = (list) => list.split('&').filter((p) => p.split('=')[0] !== 'pk_vid').join('&');
+      const at = u.indexOf('#'), hash = at < 0 ? '' : u.slice(at + 1), base = at < 0 ? u : u.slice(0, at);
+      const [path, ...q] = base.split('?'), query = q.length && keep(q.join('?'));
+      let out = path + (query ? '?' + query : '');
+      if (hash.indexOf('=') > 0) {
+        const mark = hash[0] === '?', rest = keep(mark ? hash.slice(1) : hash);
+        if (rest) out += '#' + (mark ? '?' : '') + rest;
+      } else if (hash) out += '#' + hash;
+      return out;
+    }
+    // u with `pk_vid=v` last in its query, before the fragment (js/piwik.js addUrlParameter).
+    function addVid(u, v) {
+      const at = u.indexOf('#') < 0 ? u.length : u.indexOf('#'), base = u.slice(0, at);
+      return base + (base.indexOf('?') < 0 ? '?' : base.endsWith('?') ? '' : '&') + 'pk_vid=' + enc(v) + u.slice(at);
     }
     // 6 hex chars that tell this browser from another (js/piwik.js generateBrowserSpecificId).
     const browserId = () => sha1(nav.userAgent + nav.platform + JSON.stringify(getFeatures())).slice(0, 6);
@@ -336,7 +346,7 @@
       // Full build: a link to another of the site's domains (setDomains) carries the visitor id
       // (js/piwik.js processClick, isLinkToDifferentDomainButSameMatomoWebsite).
       else if (FULL && crossDomain && /^(https?:)?\/\//.test(a.getAttribute('href')) && a.hostname !== location.hostname &&
-        isSiteHostPath(a.hostname.toLowerCase(), a.pathname) && self.getVisitorId()) a.setAttribute('href', setParam(a.getAttribute('href'), crossId()));
+        isSiteHostPath(a.hostname.toLowerCase(), a.pathname) && self.getVisitorId()) a.setAttribute('href', addVid(dropVid(a.getAttribute('href')), crossId()));
     }
 
     const content = (parts) => parts.filter((p) => p[1]).map((p) => p[0] + '=' + enc(p[1])).join('&') + '&ca=1';
