@@ -497,7 +497,8 @@
       setCookieConsentGiven() {
         if (cookiesOff && !dnt) {
           cookiesOff = false;
-          if (site && sentYet) track('ping=1');
+          // As js/piwik.js: the id cookie first, so the ping is of a known visitor (_idn=0).
+          if (site && sentYet) { saveId(visitor()); track('ping=1'); }
         }
       },
       rememberCookieConsentGiven(hours) {
@@ -638,7 +639,7 @@
         if (typeof f === 'function') { f.apply(t, args); continue; }
         if (typeof t[f] !== 'function') { warn('unknown command ' + f); break; }
         try { t[f](...args); } catch (e) { warn(f + ': ' + e); }
-        if (f === 'addTracker' || f === 'setTrackerUrl' || f === 'setSiteId') break; // first tracker only
+        if (/^(addTracker|set(TrackerUrl|SiteId))$/.test(f)) break; // first tracker only
       }
     }
   }

@@ -118,6 +118,33 @@ test('custom dimensions, user id and data: same as matomo.js in both builds', as
   }, null, 0, { fullOnly: true });
 });
 
+test('the other tracking and set-up commands: same as matomo.js in both builds', async () => {
+  await compare('tracking', '/fixtures/manual.html', async () => {
+    window._paq.push(['setDocumentTitle', 'Custom title'], ['setCustomUrl', location.origin + '/virtual/page?a=1'],
+      ['setReferrerUrl', 'https://ref.example/from?q=1'], ['trackPageView'], ['trackSiteSearch', 'red shoes', 'Catalog', 0],
+      ['trackSiteSearch', 'x'], ['trackGoal', 3], ['trackGoal', 4, 9.99], ['trackLink', 'https://out.example/a', 'link'],
+      ['trackLink', location.origin + '/f.zip', 'download'], ['trackEvent', 'Video', 'Play', 'Intro', 12.5], ['trackEvent', 'Menu', 'Open'], ['ping']);
+  }, null, 10);
+  await compare('consent', '/fixtures/manual.html', async () => {
+    const t = Matomo.getAsyncTracker();
+    window._paq.push(['requireConsent'], ['trackPageView']);
+    await new Promise((ok) => setTimeout(ok, 300));
+    const before = document.cookie;
+    window._paq.push(['setConsentGiven'], ['trackEvent', 'After', 'Consent']);
+    return [before.includes('_pk_id'), typeof t.getSiteId()];
+  }, null, 2);
+  await compare('cookie consent', '/fixtures/manual.html', async () => {
+    window._paq.push(['requireCookieConsent'], ['trackPageView']);
+    await new Promise((ok) => setTimeout(ok, 1000));
+    window._paq.push(['rememberCookieConsentGiven'], ['trackEvent', 'After', 'CookieConsent']);
+    return /mtm_cookie_consent=/.test(document.cookie);
+  }, null, 3);
+  await compare('cookies off', '/fixtures/manual.html', async () => {
+    window._paq.push(['disableCookies'], ['setUserId', 'u-1'], ['trackPageView']);
+    return /_pk_/.test(document.cookie);
+  }, null, 1);
+});
+
 test('campaign parameters: name and keyword from the landing URL, kept for the visit', async () => {
   for (const q of ['pk_campaign=Spring%20Sale&pk_kwd=shoes', 'mtm_campaign=Mail&mtm_kwd=k1&x=1', 'utm_campaign=News&utm_term=t&utm_source=nl']) {
     await compare(q, `/fixtures/manual.html?${q}`, async () => {
