@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use shared::answer::Answer;
 use shared::batch::{EdgeFacts, EdgeRequest};
 use shared::params::{self, Incoming, Params};
+use shared::tracker_script::Build;
 
 use crate::config::{CorsOrigins, EdgeConfig};
 
@@ -45,8 +46,9 @@ impl Method {
 pub enum Route {
     /// The tracking endpoint (`matomo.php`, `piwik.php`, the alias).
     Tracking,
-    /// The tracker script (`matomo.js`, `piwik.js`, the script alias).
-    Script,
+    /// A build of the tracker script (`matomo.js`, `piwik.js`, the script alias: the default
+    /// build; `matomo.full.js`: the full one).
+    Script(Build),
     /// Anything else: 404.
     NotFound,
 }
@@ -58,11 +60,12 @@ pub fn route(path: &str, config: &EdgeConfig) -> Route {
         return Route::Tracking;
     }
     if config.script_alias_path.as_deref() == Some(path) {
-        return Route::Script;
+        return Route::Script(Build::Default);
     }
     match path.rsplit('/').next() {
         Some("matomo.php" | "piwik.php") => Route::Tracking,
-        Some("matomo.js" | "piwik.js") => Route::Script,
+        Some("matomo.js" | "piwik.js") => Route::Script(Build::Default),
+        Some("matomo.full.js") => Route::Script(Build::Full),
         _ => Route::NotFound,
     }
 }
@@ -247,7 +250,7 @@ fn finish(answer: Answer, beacon: &Beacon<'_>, config: &EdgeConfig) -> Answer {
 
 /// The answer for any path the edge does not serve.
 pub fn not_found() -> Answer {
-    Answer::text(404, "Not found: the edge serves /matomo.php, /piwik.php, /matomo.js, /piwik.js and their aliases\n".to_owned())
+    Answer::text(404, "Not found: the edge serves /matomo.php, /piwik.php, /matomo.js, /piwik.js, /matomo.full.js and their aliases\n".to_owned())
 }
 
 /// The answer the glue gives when something inside the edge failed: the beacon is still

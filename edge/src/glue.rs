@@ -181,7 +181,7 @@ async fn serve(
     let (path, query) = beacon::split_url(&url);
     Ok(match beacon::route(path, &config) {
         Route::NotFound => beacon::not_found(),
-        Route::Script => Answer::script(header(req, "if-none-match").as_deref()),
+        Route::Script(build) => Answer::script(build, header(req, "if-none-match").as_deref()),
         Route::Tracking => {
             let body = if method == Method::Post {
                 match req.bytes().await {

@@ -123,9 +123,9 @@ impl Answer {
         )
     }
 
-    /// The tracker script, or 304 when `if_none_match` names the current version.
-    pub fn script(if_none_match: Option<&str>) -> Answer {
-        let etag = tracker_script::etag();
+    /// A build of the tracker script, or 304 when `if_none_match` names its current version.
+    pub fn script(build: tracker_script::Build, if_none_match: Option<&str>) -> Answer {
+        let etag = tracker_script::etag(build);
         let fresh = if_none_match.is_some_and(|value| tracker_script::is_fresh(value, &etag));
         let mut answer = if fresh {
             Answer::new(304, None, Cow::Borrowed(b""))
@@ -133,7 +133,7 @@ impl Answer {
             Answer::new(
                 200,
                 Some(tracker_script::CONTENT_TYPE),
-                Cow::Borrowed(tracker_script::SOURCE.as_bytes()),
+                Cow::Borrowed(build.source().as_bytes()),
             )
         };
         answer.headers.push(("ETag", etag));
@@ -272,7 +272,7 @@ mod tests {
             Answer::pixel(true, 200, true),
             Answer::preflight(),
             Answer::bulk_error("x"),
-            Answer::script(None),
+            Answer::script(tracker_script::Build::Default, None),
         ] {
             assert_eq!(
                 answer.header("cross-origin-resource-policy"),
@@ -283,11 +283,16 @@ mod tests {
     }
 
     #[test]
-    fn the_script_revalidates_with_its_etag() {
-        let first = Answer::script(None);
-        assert_eq!(first.status, 200);
-        let etag = first.header("etag").unwrap().to_owned();
-        assert_eq!(Answer::script(Some(&etag)).status, 304);
-        assert_eq!(Answer::script(Some("\"stale\"")).status, 200);
+    fn each_build_revalidates_with_its_own_etag() {
+        use tracker_script::Build;
+        for (build, other) in [(Build::Default, Build::Full), (Build::Full, Build::Default)] {
+            let first = Answer::script(build, None);
+            assert_eq!(first.status, 200);
+            assert_eq!(&*first.body, build.source().as_bytes());
+            let etag = first.header("etag").unwrap().to_owned();
+            assert_eq!(Answer::script(build, Some(&etag)).status, 304);
+            assert_eq!(Answer::script(other, Some(&etag)).status, 200);
+            assert_eq!(Answer::script(build, Some("\"stale\"")).status, 200);
+        }
     }
 }

@@ -3,10 +3,11 @@
 // an outlink and a download, moves to a second page and converts a goal. Prints JSON describing
 // what it did and every tracking request the browser completed, for tests/tests/clients.rs.
 //
-// Usage: node browser.mjs --origin http://127.0.0.1:PORT --idsite N --tracker stock|ours
+// Usage: node browser.mjs --origin http://127.0.0.1:PORT --idsite N --tracker stock|ours|full
 //   stock: Matomo 5.3.1's matomo.js (Debian trixie's package, fetched into /tmp, see stock.mjs),
 //          served by this script's fixture server;
-//   ours:  the tracker the origin serves at /matomo.js (tracker-js/dist/matomo.js).
+//   ours:  the tracker the origin serves at /matomo.js (tracker-js/dist/matomo.js);
+//   full:  its full build, served at /matomo.full.js (tracker-js/dist/matomo.full.js).
 // The tracker URL is always the origin's /matomo.php. Exits non-zero on any failure.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -23,8 +24,8 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 const { values: opts } = parseArgs({
   options: { origin: { type: 'string' }, idsite: { type: 'string' }, tracker: { type: 'string' } },
 });
-if (!opts.origin || !opts.idsite || !['stock', 'ours'].includes(opts.tracker)) {
-  throw new Error('usage: node browser.mjs --origin URL --idsite N --tracker stock|ours');
+if (!opts.origin || !opts.idsite || !['stock', 'ours', 'full'].includes(opts.tracker)) {
+  throw new Error('usage: node browser.mjs --origin URL --idsite N --tracker stock|ours|full');
 }
 const origin = opts.origin.replace(/\/$/, '');
 const stockPath = opts.tracker === 'stock' ? fetchStock() : null;
@@ -44,7 +45,7 @@ const page = (title, body) => `<!doctype html>
     _paq.push(['setTrackerUrl', u+'matomo.php']);
     _paq.push(['setSiteId', '${opts.idsite}']);
     var d=document, g=d.createElement('script'), s=d.getElementsByTagName('script')[0];
-    g.async=true; g.src='${stockPath ? '/stock/matomo.js' : origin + '/matomo.js'}'; s.parentNode.insertBefore(g,s);
+    g.async=true; g.src='${stockPath ? '/stock/matomo.js' : origin + (opts.tracker === 'full' ? '/matomo.full.js' : '/matomo.js')}'; s.parentNode.insertBefore(g,s);
   })();
 </script>
 <!-- End Matomo Code -->

@@ -1,5 +1,5 @@
-//! The stock Matomo 5.3.1 `matomo.js` and our own tracker (served by the origin at `/matomo.js`),
-//! each run in headless Chromium by `tests/clients/browser.mjs` against a real `edgemeter serve`:
+//! The stock Matomo 5.3.1 `matomo.js` and our own tracker (both builds, served by the origin at
+//! `/matomo.js` and `/matomo.full.js`), each run in headless Chromium by `tests/clients/browser.mjs` against a real `edgemeter serve`:
 //! the same visitor journey must be stored as the one visit Matomo would build, with the same
 //! shape for both trackers.
 
@@ -80,7 +80,8 @@ struct Shape {
     conversions: Vec<(i64, Option<f64>)>,
 }
 
-/// Runs the journey with `tracker` (`stock` or `ours`), asserts every stored row, returns the shape.
+/// Runs the journey with `tracker` (`stock`, `ours` or `full`), asserts every stored row, returns
+/// the shape.
 async fn journey(tracker: &str) -> Shape {
     let _one_browser = BROWSER.lock().await;
     let origin = Origin::start(
@@ -265,4 +266,11 @@ async fn our_tracker_from_the_origin_builds_the_same_visit_as_stock_matomo_js() 
     let ours = journey("ours").await;
     let stock = journey("stock").await;
     assert_eq!(ours, stock);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_full_build_from_the_origin_builds_the_same_visit_as_stock_matomo_js() {
+    let full = journey("full").await;
+    let stock = journey("stock").await;
+    assert_eq!(full, stock);
 }

@@ -6,6 +6,11 @@
  * order, `send_image=0`, browser features and client hints appended at send time. Sent with
  * `navigator.sendBeacon`, then `fetch` (POST, keepalive), then an image GET.
  * It can be configured without any inline script through `data-*` attributes on its own tag.
+ *
+ * Two builds come from this file (build.mjs): `matomo.js`, where `FULL` is false and the `if (FULL)`
+ * parts are left out, and `matomo.full.js` with them (ecommerce, custom variables, cross-domain
+ * linking, content tracking, client hints, the getters). In the default build a full-only command
+ * logs a warning naming matomo.full.js instead of doing nothing.
  */
 (function (w, d) {
   'use strict';
@@ -16,7 +21,7 @@
   const trackers = [];
   const now = () => Date.now();
   const isDef = (v) => v !== undefined;
-  const hasLen = (v) => (typeof v === 'number' || (typeof v === 'string' && v.trim().length > 0));
+  const hasLen = (v) => typeof v === 'number' || (typeof v === 'string' && v.trim() !== '');
   const warn = (m) => w.console && console.warn('[matomo] ' + m);
   const on = (el, ev, fn, cap) => el.addEventListener(ev, fn, cap);
   const FORM = 'application/x-www-form-urlencoded; charset=UTF-8';
@@ -28,6 +33,9 @@
   const EXTS = new RegExp('\\.(' + EXTS_LIST + ')([?&#]|$)', 'i');
   const CAMPAIGN = ['pk_campaign', 'mtm_campaign', 'piwik_campaign', 'matomo_campaign', 'utm_campaign', 'utm_source', 'utm_medium'];
   const KEYWORD = ['pk_kwd', 'mtm_kwd', 'piwik_kwd', 'matomo_kwd', 'utm_term'];
+  // Commands only the full build has (tracker-js/README.md lists them); the default build answers
+  // each with a warning naming the full build.
+  const FULL_ONLY = /Ecommerce|CustomVariable|CrossDomain|^track\w*Content|UserOpt|optUser|^get(Vi|At|CurrentU|Pa|UserI|CustomDi)/;
   const CONSENT = 'mtm_consent', CONSENT_REMOVED = 'mtm_consent_removed', COOKIE_CONSENT = 'mtm_cookie_consent';
 
   // SHA-1 of the UTF-8 bytes of s, as 40 hex chars (for the cookie domain hash and the visitor id).
@@ -52,6 +60,8 @@
     return h.map((v) => (v >>> 0).toString(16).padStart(8, '0')).join('');
   }
 
+  // js/piwik.js sends the page URL and referrer decoded once, then encoded (safeDecodeWrapper).
+  const dec = (u) => { try { return decodeURIComponent(u); } catch (e) { return u; } };
   const hostOf = (u) => { try { return new URL(u).hostname; } catch (e) { return ''; } };
   // js/piwik.js domainFixup: no trailing dot, '*.x' -> '.x', no path.
   const fixDomain = (s) => s.replace(/\.$/, '').replace(/^\*\./, '.');
@@ -71,6 +81,21 @@
     return features;
   }
 
+  // Full build: client hints (`uadata`). Every request waits until the high-entropy values are
+  // known; when the browser refuses them the low-entropy brands and platform are sent
+  // (js/piwik.js detectClientHints).
+  let hints, hintsWait;
+  function withHints(fn) {
+    const u = nav.userAgentData;
+    if (!u || !u.getHighEntropyValues) return fn();
+    hintsWait = hintsWait || u.getHighEntropyValues(['brands', 'model', 'platform', 'platformVersion', 'uaFullVersion', 'fullVersionList', 'formFactors'])
+      .then((ua) => {
+        if (ua.fullVersionList) { delete ua.brands; delete ua.uaFullVersion; }
+        hints = ua;
+      }, () => { hints = { brands: u.brands, platform: u.platform }; });
+    hintsWait.then(fn);
+  }
+
   // The first request goes at once; later ones within 800 ms of it wait for the window to end, so
   // that a new visitor is not created twice in parallel (js/piwik.js makeSureThereIsAGap...).
   let gapUntil = 0;
@@ -84,13 +109,17 @@
   function Tracker(trackerUrl, siteId) {
     const self = this;
     let url = trackerUrl || '', site = siteId, userId = '';
-    let title = d.title, customUrl = '', referrer = d.referrer, domains = [location.hostname];
+    let title = d.title, customUrl = '', referrer = dec(d.referrer), domains = [location.hostname];
     let dims = {}, pvId = '', perfTracked = false, sentYet = false, lastSent = 0;
     let cookiesOff = false, cookieDomain = '', cookiePath = '', sameSite = 'Lax', secure = false, domainHash = '';
     let consentRequired = false, hasConsent = true, queue = [], dnt = false;
     let beacon = true, method = 'GET', heartbeat = 0, hbSetUp = false;
-    let linkOn = false;
+    let linkOn = false, uuid = '';
+    // Full build only: the visitor id a `pk_vid` gave, ecommerce product view and cart, custom
+    // variables (visit scope: false until first set, as in js/piwik.js), cross-domain linking.
+    let ecView = {}, ecItems = {}, cvVisit = false, cvPage = {}, cvEvent = {}, crossDomain = false, cdTimeout = 180;
 
+    const here = () => customUrl || dec(location.href);
     const updateHash = () => { domainHash = sha1((cookieDomain || location.hostname) + (cookiePath || '/')).slice(0, 4); };
     updateHash();
     const cname = (base) => '_pk_' + base + '.' + site + '.' + domainHash;
@@ -115,12 +144,17 @@
     };
 
     // [newVisitor '1'|'0', uuid, creation ts] from _pk_id, or a new visitor (js/piwik.js loadVisitorIdCookie).
+    // Full build: with cross-domain linking on, a fresh `pk_vid` made by this browser gives the id,
+    // over the cookie's (js/piwik.js getVisitorIdFromUrl, visitorUUID).
     function visitor() {
+      if (FULL && !uuid && crossDomain) uuid = idFromUrl();
       const c = getCookie(cname('id'));
-      if (c) return ['0'].concat(c.split('.'));
-      const uuid = (cookiesOff ? '' : sha1(nav.userAgent + now() + Math.random()).slice(0, 16));
-      return ['1', uuid, Math.round(now() / 1000)];
+      if (c) { const v = ['0'].concat(c.split('.')); if (FULL && uuid) v[1] = uuid; return v; }
+      return ['1', FULL && uuid ? uuid : cookiesOff ? '' : sha1(nav.userAgent + now() + Math.random()).slice(0, 16), Math.round(now() / 1000)];
     }
+
+    // _pk_id: "uuid.creation ts." for 13 months after creation.
+    const saveId = (v) => setCookie(cname('id'), v[1] + '.' + v[2] + '.', v[2] * 1000 + 33955200000 - now());
 
     // Is host (and path, when given) one of the site's own (setDomains)? js/piwik.js isSiteHostPath.
     const isSiteHostPath = (host, path) => domains.some((a) => {
@@ -129,15 +163,48 @@
       return ('.' + host).endsWith(dom[0] === '.' ? dom : '.' + dom) && (dom[0] === '.' || host === dom) && (!path || !p || path.startsWith('/' + p));
     });
 
+    // Full build: js/piwik.js purify drops the cross-domain `pk_vid` parameter from the URLs it sends.
+    const purify = (u) => (FULL ? dropVid(u) : u);
+    // u without pk_vid in its query or its `#a=1&b=2` fragment, else u unchanged (js/piwik.js
+    // removeUrlParameter, step by step).
+    function dropVid(u) {
+      if (!/[?&#]pk_vid=/.test(u)) return u;
+      const keep = (list) => list.split('&').filter((p) => p.split('=')[0] !== 'pk_vid').join('&');
+      const at = u.indexOf('#'), hash = at < 0 ? '' : u.slice(at + 1), base = at < 0 ? u : u.slice(0, at);
+      const [path, ...q] = base.split('?'), query = q.length && keep(q.join('?'));
+      let out = path + (query ? '?' + query : '');
+      if (hash.indexOf('=') > 0) {
+        const mark = hash[0] === '?', rest = keep(mark ? hash.slice(1) : hash);
+        if (rest) out += '#' + (mark ? '?' : '') + rest;
+      } else if (hash) out += '#' + hash;
+      return out;
+    }
+    // u with `pk_vid=v` last in its query, before the fragment (js/piwik.js addUrlParameter).
+    function addVid(u, v) {
+      const at = u.indexOf('#') < 0 ? u.length : u.indexOf('#'), base = u.slice(0, at);
+      return base + (base.indexOf('?') < 0 ? '?' : base.endsWith('?') ? '' : '&') + 'pk_vid=' + enc(v) + u.slice(at);
+    }
+    // 6 hex chars that tell this browser from another (js/piwik.js generateBrowserSpecificId).
+    const browserId = () => sha1(nav.userAgent + nav.platform + JSON.stringify(getFeatures())).slice(0, 6);
+    const crossId = () => self.getVisitorId() + Math.floor(now() / 1000) + browserId();
+    // The visitor id of a `pk_vid` made by this browser at most cdTimeout seconds ago, else ''.
+    function idFromUrl() {
+      const p = new URL(location.href).searchParams.get('pk_vid') || '', ts = parseInt(p.slice(16, 26), 10), t = now() / 1000;
+      return /^[a-zA-Z0-9]{32}$/.test(p) && p.slice(26) === browserId() && (cdTimeout <= 0 || (t >= ts && t <= ts + cdTimeout)) ? p.slice(0, 16) : '';
+    }
+
+    // [campaign, keyword, ts, referrer URL] from the _pk_ref cookie (js/piwik.js loadReferrerAttributionCookie).
+    function refCookie() {
+      try { const c = JSON.parse(getCookie(cname('ref')) || 'null'); if (Array.isArray(c)) return c; } catch (e) { /* old format */ }
+      return ['', '', 0, ''];
+    }
+
     // _rcn, _rck, _refts, _ref from the _pk_ref attribution cookie (js/piwik.js detectReferrerAttribution).
     function attribution() {
-      const cur = customUrl || location.href;
-      let a = ['', '', 0, ''];
-      try { const c = JSON.parse(getCookie(cname('ref')) || 'null'); if (Array.isArray(c)) a = c; } catch (e) { /* old format */ }
-      let [cn, ck, ts, ru] = a;
+      let a = refCookie(), [cn, ck, ts, ru] = a;
       if (!getCookie(cname('ses'))) {
         cn = ''; ck = '';
-        const q = new URL(cur).searchParams;
+        const q = new URL(here()).searchParams;
         for (const p of CAMPAIGN) if ((cn = q.get(p) || '')) break;
         for (const p of KEYWORD) if ((ck = q.get(p) || '')) break;
         const rh = hostOf(referrer);
@@ -170,9 +237,9 @@
       if (cookiesOff) deleteCookies();
       if (dnt) return '';
       const t = new Date(), v = visitor(), cs = d.characterSet;
-      req += '&idsite=' + site + '&rec=1&r=' + String(1e6 + Math.floor(Math.random() * 1e6)).slice(1) +
+      req += '&idsite=' + site + '&rec=1&r=' + String(Math.random()).slice(2, 8) +
         '&h=' + t.getHours() + '&m=' + t.getMinutes() + '&s=' + t.getSeconds() +
-        '&url=' + enc(customUrl || location.href) + (referrer ? '&urlref=' + enc(referrer) : '') +
+        '&url=' + enc(purify(here())) + (referrer ? '&urlref=' + enc(purify(referrer)) : '') +
         (hasLen(userId) ? '&uid=' + enc(userId) : '') + '&_id=' + v[1] + '&_idn=' + v[0] +
         (cs && cs.toLowerCase() !== 'utf-8' ? '&cs=' + enc(cs) : '') + '&send_image=0' + attribution();
       const done = {};
@@ -183,12 +250,22 @@
         }
         if (!Object.keys(data).length) data = null;
       }
+      if (FULL) for (const k in ecView) req += '&' + k + '=' + enc(ecView[k]);
       for (const k in dims) if (!done[k]) req += '&dimension' + k + '=' + enc(dims[k]);
       if (data) req += '&data=' + enc(JSON.stringify(data));
+      if (FULL) {
+        // Integer keys: JSON.stringify already lists them sorted, as js/piwik.js sortObjectByKeys does.
+        const cv = (o, name) => { const j = JSON.stringify(o); return j.length > 2 ? '&' + name + '=' + enc(j) : ''; };
+        req += cv(cvPage, 'cvar') + cv(cvEvent, 'e_cvar');
+        if (cvVisit) {
+          req += cv(cvVisit, '_cvar');
+          for (const k in cvVisit) if (cvVisit[k][0] === '' || cvVisit[k][1] === '') delete cvVisit[k];
+        }
+      }
       if (!perfTracked && nav2().loadEventEnd > 0) { req += perf(); perfTracked = true; }
       if (pvId) req += '&pv_id=' + pvId;
       if (site) {
-        setCookie(cname('id'), v[1] + '.' + v[2] + '.', v[2] * 1000 + 33955200000 - now());
+        saveId(v);
         setCookie(cname('ses'), '1', 1800000);
       }
       return req;
@@ -225,9 +302,13 @@
       sentYet = true;
       if (!dnt && req) {
         if (consentRequired) req += '&consent=1';
-        const f = getFeatures();
-        for (const k in f) req += '&' + k + '=' + f[k];
-        afterGap(() => { lastSent = now(); transmit(req); });
+        const go = () => {
+          let r = FULL && hints ? req + '&uadata=' + enc(JSON.stringify(hints)) : req;
+          const f = getFeatures();
+          for (const k in f) r += '&' + k + '=' + f[k];
+          afterGap(() => { lastSent = now(); transmit(r); });
+        };
+        if (FULL) withHints(go); else go();
       }
       setUpHeartbeat();
     }
@@ -260,11 +341,94 @@
       if (!a || hasClass(a, 'ignore')) return;
       if (e.type === 'auxclick' && e.button !== 1) return;
       const type = linkType(a);
-      if (type) track(type + '=' + enc(a.href));
+      // As js/piwik.js logLink: the URL decoded once; in a content block, with its interaction.
+      if (type) track(type + '=' + enc(purify(dec(a.href))) + (FULL ? clickParams(a, dec(a.href)) : ''));
+      // Full build: a link to another of the site's domains (setDomains) carries the visitor id
+      // (js/piwik.js processClick, isLinkToDifferentDomainButSameMatomoWebsite).
+      else if (FULL && crossDomain && /^(https?:)?\/\//.test(a.getAttribute('href')) && a.hostname !== location.hostname &&
+        isSiteHostPath(a.hostname.toLowerCase(), a.pathname) && self.getVisitorId()) a.setAttribute('href', addVid(dropVid(a.getAttribute('href')), crossId()));
     }
 
     const content = (parts) => parts.filter((p) => p[1]).map((p) => p[0] + '=' + enc(p[1])).join('&') + '&ca=1';
     const trim = (s) => (s == null ? '' : String(s).trim());
+
+    // Full build: content blocks in the page (js/piwik.js `content`): `data-track-content` or class
+    // matomoTrackContent / piwikTrackContent; name, piece and target from the data-content-*
+    // attributes, else from the piece's media URL, a title, the target's href.
+    const BLOCKS = ['.matomoTrackContent', '.piwikTrackContent', '[data-track-content]'], BLOCK = BLOCKS.join();
+    // The blocks under root, by kind and then in document order, as js/piwik.js findContentNodes.
+    const blocks = (root) => [...new Set(BLOCKS.flatMap((sel) => [...root.querySelectorAll(sel)]))];
+    const first = (n, sel) => (n.matches(sel) ? n : n.querySelector(sel));
+    const valued = (n, a) => (n.getAttribute(a) ? n : [...n.querySelectorAll('[' + a + ']')].find((x) => x.getAttribute(a)));
+    const abs = (u) => u && new URL(u, location.href).href;
+    const pieceNode = (n) => first(n, '[data-content-piece],.matomoContentPiece,.piwikContentPiece') || n;
+    const explicitTarget = (n) => valued(n, 'data-content-target') || first(n, '[data-content-target],.matomoContentTarget,.piwikContentTarget');
+    const targetNode = (n) => explicitTarget(n) || n;
+    const ignored = (n) => n.matches('[data-content-ignoreinteraction],.matomoContentIgnoreInteraction,.piwikContentIgnoreInteraction');
+    // A click on el counts for block b unless its target ignores interactions or b has an explicit
+    // target that el is not in (js/piwik.js isNodeAuthorizedToTriggerInteraction).
+    const authorized = (b, el) => !ignored(targetNode(b)) && (!explicitTarget(b) || explicitTarget(b).contains(el));
+    // `&c_i=click&c_n=...&ca=1` for a tracked link clicked in a content block, else ''
+    // (js/piwik.js getContentInteractionToRequestIfPossible; the link's URL is the fallback target).
+    function clickParams(el, href) {
+      const b = el.closest(BLOCK);
+      if (!b || !authorized(b, el)) return '';
+      const [n, p, t] = block(b);
+      return '&' + content([['c_i', 'click'], ['c_n', n], ['c_p', p], ['c_t', t || href]]);
+    }
+    // Clicks on the target of a block whose impression was tracked send a 'click' interaction,
+    // but for a tracked link, whose request carries it (js/piwik.js setupInteractionsTracking,
+    // trackContentImpressionClickInteraction).
+    const watched = FULL && new WeakSet();
+    function watch(n) {
+      const t = targetNode(n);
+      if (watched.has(t)) return;
+      watched.add(t);
+      on(t, 'click', (e) => {
+        const b = t.closest(BLOCK), el = e.target || t, a = targetNode(b).closest('a[href],area[href]');
+        if (!authorized(b, el) || (linkOn && a && !hasClass(a, 'ignore') && linkType(a))) return;
+        self.trackContentInteractionNode(el, 'click');
+      });
+    }
+    function media(n) {
+      const tag = n.nodeName.toLowerCase(), src = valued(n, 'src');
+      if (/^(img|embed|video|audio)$/.test(tag) && src) return src.getAttribute('src');
+      if (tag !== 'object') return;
+      const movie = [...n.querySelectorAll('param')].find((p) => p.getAttribute('name') === 'movie' && p.getAttribute('value'));
+      const embed = n.querySelector('embed');
+      return n.getAttribute('data') || (movie ? movie.getAttribute('value') : embed ? media(embed) : undefined);
+    }
+    function piece(n) {
+      const p = valued(n, 'data-content-piece');
+      return p ? p.getAttribute('data-content-piece') : abs(media(pieceNode(n)));
+    }
+    function block(n) {
+      const named = valued(n, 'data-content-name'), p = piece(n), t = targetNode(n), pn = pieceNode(n);
+      const titled = [n, pn, t].find((x) => x.getAttribute('title'));
+      // A URL on this origin is named by its path (js/piwik.js removeDomainIfIsInLink).
+      const name = named ? named.getAttribute('data-content-name')
+        : p ? (p.indexOf(location.origin) === 0 ? p.slice(location.origin.length) || '/' : p) : titled && titled.getAttribute('title');
+      const href = t.getAttribute('data-content-target') || (t.getAttribute('href') ? abs(t.getAttribute('href')) : pn.getAttribute('href') && abs(pn.getAttribute('href')));
+      return [trim(name) || 'Unknown', trim(p) || 'Unknown', trim(href)];
+    }
+    // seen: the impressions sent; onlyVisible: trackVisibleContentImpressions was called, so
+    // trackContentImpressionsWithinNode also sends only visible blocks (js/piwik.js
+    // isTrackOnlyVisibleContentEnabled).
+    const seen = {};
+    let onlyVisible = false;
+    const visible = (n) => { const r = n.getBoundingClientRect(); return r.width && r.height && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth && getComputedStyle(n).visibility !== 'hidden'; };
+    // One impression per block and page, as js/piwik.js wasContentImpressionAlreadyTracked; last
+    // block first, as js/piwik.js builds them (the first one built is the one with _idn=1).
+    function impressions(nodes, visibleOnly) {
+      for (const n of nodes.reverse()) {
+        if (visibleOnly && !visible(n)) continue;
+        const b = block(n), key = b.join('\n');
+        if (!seen[key]) { seen[key] = 1; self.trackContentImpression(...b); }
+        watch(n);
+      }
+    }
+    // Runs fn once the DOM is parsed (or, with load, once the page has loaded).
+    const ready = (fn, load) => ((load ? d.readyState !== 'complete' : d.readyState === 'loading') ? on(load ? w : d, load ? 'load' : 'DOMContentLoaded', fn) : fn());
 
     Object.assign(this, {
       trackPageView(customTitle, data) {
@@ -283,14 +447,6 @@
       },
       trackGoal(id, revenue, data) { track('idgoal=' + id + (revenue ? '&revenue=' + revenue : ''), data); },
       trackLink(u, type, data) { track(type + '=' + enc(u), data); },
-      trackContentImpression(n, p, t) {
-        n = trim(n); if (!n) return;
-        track(content([['c_n', n], ['c_p', trim(p) || 'Unknown'], ['c_t', trim(t)]]));
-      },
-      trackContentInteraction(i, n, p, t) {
-        i = trim(i); n = trim(n); if (!i || !n) return;
-        track(content([['c_i', i], ['c_n', n], ['c_p', trim(p) || 'Unknown'], ['c_t', trim(t)]]));
-      },
       ping() { track('ping=1'); },
       enableLinkTracking(enable) {
         if (linkOn) return;
@@ -341,7 +497,8 @@
       setCookieConsentGiven() {
         if (cookiesOff && !dnt) {
           cookiesOff = false;
-          if (site && sentYet) track('ping=1');
+          // As js/piwik.js: the id cookie first, so the ping is of a known visitor (_idn=0).
+          if (site && sentYet) { saveId(visitor()); track('ping=1'); }
         }
       },
       rememberCookieConsentGiven(hours) {
@@ -360,6 +517,117 @@
       alwaysUseSendBeacon() { beacon = true; },
       disableAlwaysUseSendBeacon() { beacon = false; },
     });
+
+    if (!FULL) {
+      // Both `_paq.push([name])` and `tracker.name()` reach the warning.
+      return new Proxy(this, { get: (t, k) => t[k] || (FULL_ONLY.test(String(k)) ? () => warn(k + ' is only in matomo.full.js') : t[k]) });
+    }
+    // The cart's items with js/piwik.js defaults: no name or category '', no price 0, no quantity 1.
+    function cart() {
+      const items = Object.values(ecItems).map((i) => {
+        for (const [at, dflt] of [[1, ''], [2, ''], [3, 0], [4, 1]]) if (!isDef(i[at]) || (at > 2 && !String(i[at]).length)) i[at] = dflt;
+        return i;
+      });
+      return '&ec_items=' + enc(JSON.stringify(items));
+    }
+    const cvScope = (s) => (s === 'page' || s === 3 ? cvPage : s === 'event' ? cvEvent : s === 'visit' || s === 2 ? (cvVisit = cvVisit || {}) : 0);
+    Object.assign(this, {
+      // Ecommerce (js/piwik.js setEcommerceView, addEcommerceItem, logEcommerce).
+      setEcommerceView(sku, name, cat, price) {
+        ecView = {};
+        if (hasLen(cat)) cat = String(cat);
+        ecView._pkc = !isDef(cat) || cat === null || cat === false || !cat.length ? '' : Array.isArray(cat) ? JSON.stringify(cat) : cat;
+        if (isDef(price) && price !== null && price !== false && String(price).length) ecView._pkp = price;
+        if (!hasLen(sku) && !hasLen(name)) return;
+        if (hasLen(sku)) ecView._pks = sku;
+        ecView._pkn = hasLen(name) ? name : '';
+      },
+      getEcommerceItems: () => JSON.parse(JSON.stringify(ecItems)),
+      addEcommerceItem(sku, name, cat, price, qty) { if (hasLen(sku)) ecItems[sku] = [String(sku), name, cat, price, qty]; },
+      removeEcommerceItem(sku) { if (hasLen(sku)) delete ecItems[String(sku)]; },
+      clearEcommerceCart() { ecItems = {}; },
+      // Like js/piwik.js, an absent subtotal, tax, shipping or discount is sent as `undefined`
+      // (it checks String(value).length).
+      trackEcommerceOrder(id, total, sub, tax, ship, disc) {
+        if (!String(id).length || !isDef(total)) return;
+        let req = 'idgoal=0&ec_id=' + enc(id) + '&revenue=' + total;
+        for (const [k, v] of [['st', sub], ['tx', tax], ['sh', ship], ['dt', disc]]) if (String(v).length) req += '&ec_' + k + '=' + v;
+        track(req + cart());
+        ecItems = {};
+      },
+      trackEcommerceCartUpdate(total) {
+        if (!isDef(total)) return;
+        track('idgoal=0&revenue=' + total + cart());
+      },
+      // Custom variables (js/piwik.js setCustomVariable: names and values cut at 200 characters).
+      setCustomVariable(i, name, value, scope) {
+        if (!isDef(name) || !(i > 0)) return;
+        const o = cvScope(isDef(scope) ? scope : 'visit');
+        if (o) o[i] = [String(name).slice(0, 200), String(isDef(value) ? value : '').slice(0, 200)];
+      },
+      getCustomVariable(i, scope) {
+        const o = cvScope(isDef(scope) ? scope : 'visit'), v = o && o[i];
+        return !v || v[0] === '' ? false : v;
+      },
+      deleteCustomVariable(i, scope) { if (self.getCustomVariable(i, scope)) self.setCustomVariable(i, '', '', scope); },
+      deleteCustomVariables(scope) {
+        if (scope === 'page' || scope === 3) cvPage = {};
+        else if (scope === 'event') cvEvent = {};
+        else if (scope === 'visit' || scope === 2) cvVisit = {};
+      },
+      // Cross-domain linking (js/piwik.js enableCrossDomainLinking, getCrossDomainLinkingUrlParameter).
+      enableCrossDomainLinking() { crossDomain = true; },
+      disableCrossDomainLinking() { crossDomain = false; },
+      isCrossDomainLinkingEnabled: () => crossDomain,
+      setCrossDomainLinkingTimeout(sec) { cdTimeout = sec; },
+      getCrossDomainLinkingUrlParameter: () => 'pk_vid=' + enc(crossId()),
+      // Content tracking (js/piwik.js buildContentImpressionRequest, trackAllContentImpressions).
+      trackContentImpression(n, p, t) {
+        n = trim(n); if (!n) return;
+        track(content([['c_n', n], ['c_p', trim(p) || 'Unknown'], ['c_t', trim(t)]]));
+      },
+      trackContentInteraction(i, n, p, t) {
+        i = trim(i); n = trim(n); if (!i || !n) return;
+        track(content([['c_i', i], ['c_n', n], ['c_p', trim(p) || 'Unknown'], ['c_t', trim(t)]]));
+      },
+      trackAllContentImpressions() { ready(() => impressions(blocks(d))); },
+      trackVisibleContentImpressions(onScroll, ms) {
+        onlyVisible = true;
+        ready(() => {
+          const check = () => impressions(blocks(d), true);
+          check();
+          if (onScroll !== false) on(w, 'scroll', check);
+          if ((isDef(ms) ? ms : 750) > 0) setInterval(check, isDef(ms) ? ms : 750);
+        }, true);
+      },
+      trackContentImpressionsWithinNode(node) {
+        if (node) ready(() => impressions([...blocks(node), ...(node.matches(BLOCK) ? [node] : [])], onlyVisible), onlyVisible);
+      },
+      trackContentInteractionNode(node, i) {
+        const n = node && node.closest(BLOCK);
+        if (n) { const b = block(n); self.trackContentInteraction(i || 'Unknown', ...b); }
+      },
+      // Opt-out (js/piwik.js: optUserOut is forgetConsentGiven; forgetUserOptOut gives consent but
+      // not cookie consent).
+      optUserOut: (h) => self.forgetConsentGiven(h),
+      forgetUserOptOut() { self.setConsentGiven(false); },
+      isUserOptedOut: () => !hasConsent,
+      // Getters. getVisitorInfo first stores the id cookie, so the id stays the same (js/piwik.js).
+      getVisitorInfo() {
+        if (!getCookie(cname('id'))) saveId(visitor());
+        return visitor();
+      },
+      getVisitorId: () => self.getVisitorInfo()[1],
+      getAttributionInfo: refCookie,
+      getAttributionCampaignName: () => refCookie()[0],
+      getAttributionCampaignKeyword: () => refCookie()[1],
+      getAttributionReferrerTimestamp: () => refCookie()[2],
+      getAttributionReferrerUrl: () => refCookie()[3],
+      getCurrentUrl: here,
+      getPageViewId: () => pvId || undefined,
+      getUserId: () => userId,
+      getCustomDimension: (id) => dims[id],
+    });
   }
 
   // `_paq` command dispatch: unknown commands warn, never throw (js/piwik.js throws a TypeError).
@@ -371,7 +639,7 @@
         if (typeof f === 'function') { f.apply(t, args); continue; }
         if (typeof t[f] !== 'function') { warn('unknown command ' + f); break; }
         try { t[f](...args); } catch (e) { warn(f + ': ' + e); }
-        if (f === 'addTracker' || f === 'setTrackerUrl' || f === 'setSiteId') break; // first tracker only
+        if (/^(addTracker|set(TrackerUrl|SiteId))$/.test(f)) break; // first tracker only
       }
     }
   }

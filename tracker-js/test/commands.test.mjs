@@ -58,20 +58,6 @@ test('custom dimensions, user id, title, custom URL and referrer', async () => {
   await context.close();
 });
 
-test('content impressions and interactions', async () => {
-  const { reqs, context } = await run([
-    ['trackContentImpression', 'Banner', '/img/b.png', 'https://t.example/'], ['trackContentImpression', ' Ad '],
-    ['trackContentInteraction', 'click', 'Banner', '/img/b.png', 'https://t.example/'], ['trackContentInteraction', '', 'NoInteraction']], 3);
-  await sleep(200);
-  assert.equal(server.requests.length, 3);
-  assert.deepEqual(reqs[0].names().slice(0, 5), ['c_n', 'c_p', 'c_t', 'ca', 'idsite']);
-  assert.deepEqual(['c_n', 'c_p', 'c_t'].map((k) => reqs[0].get(k)), ['Banner', '/img/b.png', 'https://t.example/']);
-  assert.deepEqual([reqs[1].get('c_n'), reqs[1].get('c_p'), reqs[1].has('c_t')], ['Ad', 'Unknown', false]);
-  assert.deepEqual(reqs[2].names().slice(0, 5), ['c_i', 'c_n', 'c_p', 'c_t', 'ca']);
-  assert.equal(reqs[2].get('c_i'), 'click');
-  await context.close();
-});
-
 test('ping sends ping=1 with the pageview id', async () => {
   const { reqs, context } = await run([['trackPageView'], ['ping']], 2);
   assert.equal(reqs[1].names()[0], 'ping');

@@ -1,44 +1,20 @@
-// Compares our build with the stock matomo.js 5.3.1 (Debian trixie's `matomo` package, fetched
-// into /tmp, never committed) on the same fixture: same parameter names in the same order.
-// Fails loudly if the stock file cannot be fetched.
+// Compares our build (TRACKER_BUILD) with the stock matomo.js 5.3.1 (Debian trixie's `matomo`
+// package, fetched into /tmp by tests/clients/stock.mjs, never committed) on the same fixture:
+// same parameter names in the same order. Fails loudly if the stock file cannot be fetched.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { fetchStock } from '../../tests/clients/stock.mjs';
 import { startServer, launchBrowser, openPage } from './harness.mjs';
-
-const DIR = '/tmp/edgemeter-matomo-ref';
-const STOCK = `${DIR}/x/usr/share/matomo/public/matomo.js`;
-
-// Downloads the .deb without touching the system's apt state (TOOLCHAIN.md, "Reference clients").
-function fetchStock() {
-  if (existsSync(STOCK)) return STOCK;
-  mkdirSync(`${DIR}/lists/partial`, { recursive: true });
-  mkdirSync(`${DIR}/cache/archives/partial`, { recursive: true });
-  const mirror = 'http://deb.debian.org/debian';
-  writeFileSync(`${DIR}/sources.list`, `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} trixie main\n`);
-  const opts = ['-o', `Dir::Etc::sourcelist=${DIR}/sources.list`, '-o', 'Dir::Etc::sourceparts=-',
-    '-o', `Dir::State::Lists=${DIR}/lists`, '-o', `Dir::Cache=${DIR}/cache`];
-  execFileSync('apt-get', [...opts, 'update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', [...opts, 'download', 'matomo'], { cwd: DIR, stdio: 'inherit' });
-  const deb = readdirSync(DIR).find((f) => /^matomo_.*\.deb$/.test(f));
-  if (!deb) throw new Error('apt-get download matomo produced no .deb');
-  execFileSync('dpkg-deb', ['-x', `${DIR}/${deb}`, `${DIR}/x`]);
-  if (!existsSync(STOCK)) throw new Error(`${STOCK} missing after extracting ${deb}`);
-  return STOCK;
-}
 
 let server, browser;
 before(async () => {
-  const stockPath = fetchStock();
-  assert.ok(statSync(stockPath).size > 60000, 'stock matomo.js looks truncated');
-  server = await startServer({ stockPath });
+  server = await startServer({ stockPath: fetchStock() });
   browser = await launchBrowser();
 });
 after(async () => { await browser?.close(); await server?.close(); });
 
 // Values that differ by nature between runs are compared by name only; uadata (client hints) is
-// left out, since our build does not send it.
+// left out, since the default build does not send it (test/api.test.mjs compares it).
 const shape = (r) => r.names().filter((n) => !n.startsWith('pf_') && n !== 'uadata');
 
 async function record(stock) {

@@ -3,13 +3,24 @@
 //
 // startServer({ trackerBase }) lets a test point the fixtures' tracker at another tracker URL
 // (for example the Edgemeter origin): fixtures use {{TRACKER_BASE}} (default: this server,
-// `//127.0.0.1:PORT/`) and {{SCRIPT_SRC}} (our dist, or the stock matomo.js with `?stock=1`).
+// `//127.0.0.1:PORT/`) and {{SCRIPT_SRC}}: `/matomo.js`, which is the build named by the
+// TRACKER_BUILD environment variable (`default`, the default, or `full`: scripts/test-tracker runs
+// every test on both), or with `?script=default|full|stock` that build, or the stock matomo.js
+// (also `?stock=1`).
+//
+// A bulk request (a JSON body `{"requests": ["?a=1&...", ...]}`, as matomo.js sends content
+// impressions) is recorded as its requests, each with `bulk` set.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const root = new URL('..', import.meta.url);
+export const BUILD = process.env.TRACKER_BUILD || 'default';
+if (!['default', 'full'].includes(BUILD)) throw new Error(`TRACKER_BUILD must be default or full, not ${BUILD}`);
+export const FULL = BUILD === 'full';
+const DIST = { default: 'dist/matomo.js', full: 'dist/matomo.full.js' };
+const SCRIPT_SRC = { default: '/dist/matomo.js', full: '/dist/matomo.full.js', stock: '/stock/matomo.js' };
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAAAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
 export const STRICT_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'";
 
@@ -36,24 +47,28 @@ export class TrackingRequest {
 
 export async function startServer({ trackerBase, stockPath } = {}) {
   const requests = [];
-  const dist = new URL('dist/matomo.js', root);
   const server = createServer(async (req, res) => {
     const u = new URL(req.url, 'http://x');
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const body = Buffer.concat(chunks).toString('utf8');
     if (u.pathname === '/matomo.php' || u.pathname === '/piwik.php') {
-      const r = new TrackingRequest(req.method, req.url, body);
-      r.contentType = req.headers['content-type'] || '';
-      requests.push(r);
-      if (r.get('send_image') === '0') { res.writeHead(204); res.end(); return; }
+      const bulk = body.startsWith('{') && JSON.parse(body).requests;
+      for (const one of bulk || [null]) {
+        const r = one === null ? new TrackingRequest(req.method, req.url, body) : new TrackingRequest(req.method, one, '');
+        r.contentType = req.headers['content-type'] || '';
+        r.bulk = !!bulk;
+        requests.push(r);
+      }
+      if (bulk || new URLSearchParams(u.search + '&' + body).get('send_image') === '0') { res.writeHead(204); res.end(); return; }
       res.writeHead(200, { 'Content-Type': 'image/gif', 'Cache-Control': 'no-store' });
       res.end(GIF);
       return;
     }
-    if (u.pathname === '/matomo.js' || u.pathname === '/piwik.js') {
+    const dist = { '/matomo.js': DIST[BUILD], '/piwik.js': DIST[BUILD], '/dist/matomo.js': DIST.default, '/dist/matomo.full.js': DIST.full }[u.pathname];
+    if (dist) {
       res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      res.end(await readFile(dist));
+      res.end(await readFile(new URL(dist, root)));
       return;
     }
     if (u.pathname === '/stock/matomo.js' && stockPath) {
@@ -67,7 +82,7 @@ export async function startServer({ trackerBase, stockPath } = {}) {
       const base = trackerBase || `//${req.headers.host}/`;
       const html = (await readFile(file, 'utf8'))
         .replaceAll('{{TRACKER_BASE}}', base)
-        .replaceAll('{{SCRIPT_SRC}}', u.searchParams.get('stock') === '1' ? '/stock/matomo.js' : '/matomo.js');
+        .replaceAll('{{SCRIPT_SRC}}', SCRIPT_SRC[u.searchParams.get('stock') === '1' ? 'stock' : u.searchParams.get('script')] || '/matomo.js');
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', ...(FIXTURE_HEADERS[m[1]] || {}) });
       res.end(html);
       return;

@@ -1,7 +1,7 @@
 // The stock Matomo inline snippet (MATOMO.md 7.1) loading our build: request shape, order and values.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, sleep } from './harness.mjs';
+import { startServer, launchBrowser, openPage, sleep, FULL } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launchBrowser(); });
@@ -15,7 +15,7 @@ test('the stock snippet sends one pageview with matomo.js 5.3.1 parameters in or
   await page.goto(server.url('/fixtures/snippet.html'));
   const [pv] = await server.waitFor(1);
   const names = pv.names().filter((n) => !n.startsWith('pf_'));
-  assert.deepEqual(names, ['action_name', 'idsite', 'rec', 'r', 'h', 'm', 's', 'url', '_id', '_idn', 'send_image', '_refts', 'pv_id', ...FEATURES]);
+  assert.deepEqual(names, ['action_name', 'idsite', 'rec', 'r', 'h', 'm', 's', 'url', '_id', '_idn', 'send_image', '_refts', 'pv_id', ...(FULL ? ['uadata'] : []), ...FEATURES]);
   assert.equal(pv.get('action_name'), 'Stock snippet page');
   assert.equal(pv.get('idsite'), '1');
   assert.equal(pv.get('rec'), '1');

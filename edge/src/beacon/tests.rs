@@ -346,9 +346,11 @@ fn routing_knows_the_matomo_names_the_aliases_and_nothing_else() {
     assert_eq!(route("/piwik.php", &cfg), Route::Tracking);
     assert_eq!(route("/stats/matomo.php", &cfg), Route::Tracking);
     assert_eq!(route("/_a/e", &cfg), Route::Tracking);
-    assert_eq!(route("/matomo.js", &cfg), Route::Script);
-    assert_eq!(route("/piwik.js", &cfg), Route::Script);
-    assert_eq!(route("/_a/s.js", &cfg), Route::Script);
+    assert_eq!(route("/matomo.js", &cfg), Route::Script(Build::Default));
+    assert_eq!(route("/piwik.js", &cfg), Route::Script(Build::Default));
+    assert_eq!(route("/_a/s.js", &cfg), Route::Script(Build::Default));
+    assert_eq!(route("/x/matomo.full.js", &cfg), Route::Script(Build::Full));
+    assert_eq!(route("/piwik.full.js", &cfg), Route::NotFound);
     assert_eq!(route("/", &cfg), Route::NotFound);
     assert_eq!(route("/matomo.php.bak", &cfg), Route::NotFound);
 }

@@ -31,7 +31,7 @@ mod tests {
     #[test]
     fn every_header_an_answer_uses_becomes_a_valid_response_header() {
         let answer = Answer::preflight().with_cors(false, Some("https://a.example"));
-        let response = respond(Answer::script(None));
+        let response = respond(Answer::script(shared::tracker_script::Build::Default, None));
         assert_eq!(response.headers()["etag"].len(), 34);
         let response = respond(answer);
         assert_eq!(response.status(), StatusCode::NO_CONTENT);

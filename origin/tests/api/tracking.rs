@@ -418,7 +418,11 @@ mod script {
     #[tokio::test]
     async fn the_tracker_script_is_served_with_an_etag_and_revalidates() {
         let app = spawn_app(Backend::Sqlite).await;
-        for path in ["/matomo.js", "/piwik.js"] {
+        for (path, source) in [
+            ("/matomo.js", shared::tracker_script::SOURCE),
+            ("/piwik.js", shared::tracker_script::SOURCE),
+            ("/matomo.full.js", shared::tracker_script::FULL_SOURCE),
+        ] {
             let response = app.client.get(app.url(path)).send().await.unwrap();
             assert_eq!(response.status(), 200);
             assert_eq!(
@@ -427,10 +431,7 @@ mod script {
             );
             assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
             let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-            assert_eq!(
-                response.text().await.unwrap(),
-                shared::tracker_script::SOURCE
-            );
+            assert_eq!(response.text().await.unwrap(), source);
             let again = app
                 .client
                 .get(app.url(path))
