@@ -172,3 +172,51 @@ fn strip_subtables(table: &mut DataTable, expanded: bool) {
         }
     }
 }
+
+/// Fixtures for the report tests that render archives without a database.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::ReportRequest;
+    use crate::store::Site;
+
+    /// A site as the tests' archives belong to.
+    pub(crate) fn site() -> Site {
+        Site {
+            idsite: 1,
+            name: "Shop".into(),
+            main_url: "https://shop.example.com".into(),
+            ts_created: "2026-01-01 00:00:00".into(),
+            ecommerce: 0,
+            sitesearch: 1,
+            sitesearch_keyword_parameters: String::new(),
+            sitesearch_category_parameters: String::new(),
+            timezone: "UTC".into(),
+            currency: "USD".into(),
+            exclude_unknown_urls: 0,
+            excluded_ips: String::new(),
+            excluded_parameters: String::new(),
+            excluded_user_agents: String::new(),
+            excluded_referrers: String::new(),
+            group: String::new(),
+            kind: "website".into(),
+            keep_url_fragment: 0,
+            creator_login: "admin".into(),
+            urls: vec!["https://shop.example.com".into()],
+        }
+    }
+
+    /// A request for `method` over one day of `site`.
+    pub(crate) fn request<'a>(method: &'a str, site: &'a Site) -> ReportRequest<'a> {
+        ReportRequest {
+            method,
+            site,
+            period: crate::archive::periods::day(
+                chrono::NaiveDate::from_ymd_opt(2026, 10, 5).expect("a date"),
+            ),
+            flat: false,
+            expanded: false,
+            id_subtable: None,
+            id_goal: None,
+        }
+    }
+}
