@@ -33,11 +33,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{
     actions,
     data::{ArchiveData, Rec, Table},
-    limits,
+    dimensions::{Grouping, VisitDimension, VISIT_DIMENSIONS},
+    records::RowLimits,
 };
 use crate::{
     enrich::referrer::{self, KEYWORD_NOT_DEFINED},
     store::{on_db, Result, Store},
+    tracker::SiteTz,
 };
 
 /// The visits of one group with their summed metrics: the day's totals (`VisitsSummary.get`),
@@ -69,6 +71,8 @@ pub(crate) struct ConversionLog {
     pub referer_type: Option<i64>,
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
+    /// The conversion's time (the hour of `VisitTime`'s server-time table).
+    pub server_time: i64,
 }
 
 /// One row of [`load_visits`]: which grouping it belongs to (`part`, see [`visits_sql`]), the
@@ -81,6 +85,8 @@ pub(crate) struct VisitRow {
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
     pub referer_url: Option<String>,
+    /// The group's value in a visit-dimension part.
+    pub label: Option<String>,
     pub metrics: String,
 }
 
@@ -118,6 +124,19 @@ pub(crate) fn packed(expressions: &[&str]) -> String {
         .map(|e| format!("CAST({e} AS TEXT)"))
         .collect();
     texts.join(" || ',' || ")
+}
+
+/// Reads a column written by [`packed`] with any number of expressions.
+pub(crate) fn unpack_all(text: &str) -> Result<Vec<i64>> {
+    text.split(',')
+        .map(|part| {
+            part.parse().map_err(|_| {
+                crate::store::StoreError::Db(sqlx::Error::Decode(
+                    format!("packed metrics {text:?} are not integers").into(),
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Reads a column written by [`packed`] with `N` expressions.
@@ -161,6 +180,7 @@ fn visits_sql() -> String {
     let no_id = "CAST(NULL AS BIGINT)";
     let no_referrer = "CAST(NULL AS BIGINT) AS kind, CAST(NULL AS TEXT) AS referer_name, \
          CAST(NULL AS TEXT) AS referer_keyword, CAST(NULL AS TEXT) AS referer_url";
+    let no_label = "CAST(NULL AS TEXT) AS label";
     let url = |column: &str| format!("CASE WHEN {column} > 0 THEN {column} END");
     let title = |name: &str, url: &str| {
         format!(
@@ -171,25 +191,41 @@ fn visits_sql() -> String {
     let keyed = |part: i64, key: String| {
         format!(
             "SELECT CAST({part} AS BIGINT) AS part, CAST({key} AS BIGINT) AS id, {no_referrer}, \
-             {metrics} FROM v GROUP BY 2"
+             {no_label}, {metrics} FROM v GROUP BY 2"
         )
+    };
+    let dimension = |(i, dimension): (usize, &VisitDimension)| {
+        let part = DIMENSION_PARTS + i as i64;
+        let head = format!("SELECT CAST({part} AS BIGINT) AS part, {no_id} AS id, {no_referrer}");
+        if let Some(counts) = dimension.grouping.range_counts_sql() {
+            let counts: Vec<&str> = counts.iter().map(String::as_str).collect();
+            return format!("{head}, {no_label}, {} AS metrics FROM v", packed(&counts));
+        }
+        let key = match &dimension.grouping {
+            Grouping::ServerHour => SERVER_HOUR_SQL,
+            Grouping::Expression { sql, .. } => sql,
+            Grouping::Ranges { .. } => unreachable!("ranges are counted above"),
+        };
+        format!("{head}, CAST({key} AS TEXT) AS label, {metrics} FROM v GROUP BY 7")
     };
     [
         format!(
             "WITH v AS MATERIALIZED (SELECT idvisitor, user_id, visit_total_actions, \
              visit_total_time, visit_goal_converted, referer_type, referer_name, \
              referer_keyword, referer_url, visit_entry_idaction_url, visit_entry_idaction_name, \
-             visit_exit_idaction_url, visit_exit_idaction_name FROM log_visit \
+             visit_exit_idaction_url, visit_exit_idaction_name, visit_first_action_time, \
+             visitor_localtime, visitor_count_visits, visitor_seconds_since_last, \
+             visitor_returning FROM log_visit \
              WHERE idsite = $1 AND visit_last_action_time >= $2 AND visit_last_action_time < $3) \
-             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {metrics} \
-             FROM v"
+             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {no_label}, \
+             {metrics} FROM v"
         ),
         // A missing or 0 referrer type is a direct entry (`makeReferrerTypeNonEmpty`).
         format!(
             "SELECT CAST(1 AS BIGINT) AS part, {no_id} AS id, \
              CAST(CASE WHEN referer_type IS NULL OR referer_type = 0 THEN 1 \
              ELSE referer_type END AS BIGINT) AS kind, referer_name, referer_keyword, referer_url, \
-             {metrics} FROM v GROUP BY 3, 4, 5, 6"
+             {no_label}, {metrics} FROM v GROUP BY 3, 4, 5, 6"
         ),
         keyed(2, url("visit_entry_idaction_url")),
         keyed(
@@ -202,16 +238,41 @@ fn visits_sql() -> String {
             title("visit_exit_idaction_name", "visit_exit_idaction_url"),
         ),
     ]
+    .into_iter()
+    .chain(VISIT_DIMENSIONS.iter().enumerate().map(dimension))
+    .collect::<Vec<_>>()
     .join(" UNION ALL ")
 }
 
-/// The day's visits: totals, referrer groups and entry/exit groups.
+/// The first part of [`visits_sql`] that groups by a visit dimension: part
+/// `DIMENSION_PARTS + i` is `VISIT_DIMENSIONS[i]`.
+const DIMENSION_PARTS: i64 = 6;
+
+/// The UTC hour of a visit's first action (`HOUR(log_visit.visit_first_action_time)`).
+const SERVER_HOUR_SQL: &str = "((visit_first_action_time % 86400) / 3600)";
+
+/// The day's visits grouped by one visit dimension, as [`load_visits`] reads them.
+#[derive(Debug, Default)]
+pub(crate) struct DimensionRows {
+    /// Per label of a grouped dimension, its visits.
+    pub groups: Vec<(String, VisitGroup)>,
+    /// A ranged dimension's visit counts, in `Grouping::range_labels` order.
+    pub counts: Vec<i64>,
+}
+
+/// The day's visits: totals, referrer groups, entry/exit groups and the visit-dimension groups
+/// (one [`DimensionRows`] per [`VISIT_DIMENSIONS`] entry, in its order).
 async fn load_visits(
     store: &Store,
     idsite: i64,
     from: i64,
     to: i64,
-) -> Result<(VisitGroup, Vec<VisitGroup>, Vec<actions::EntryExit>)> {
+) -> Result<(
+    VisitGroup,
+    Vec<VisitGroup>,
+    Vec<actions::EntryExit>,
+    Vec<DimensionRows>,
+)> {
     let sql = visits_sql();
     let rows: Vec<VisitRow> = on_db!(&store.db, pool => {
         sqlx::query_as(&sql)
@@ -224,13 +285,31 @@ async fn load_visits(
     let mut totals = VisitGroup::default();
     let mut groups = Vec::new();
     let mut entry_exit = Vec::new();
+    let mut dimensions: Vec<DimensionRows> = VISIT_DIMENSIONS
+        .iter()
+        .map(|_| DimensionRows::default())
+        .collect();
     for row in rows {
         let (part, id) = (row.part, row.id);
+        if part >= DIMENSION_PARTS {
+            let i = usize::try_from(part - DIMENSION_PARTS).unwrap_or(usize::MAX);
+            let (Some(rows), Some(dimension)) = (dimensions.get_mut(i), VISIT_DIMENSIONS.get(i))
+            else {
+                return Err(bad_part(part));
+            };
+            if dimension.grouping.range_counts_sql().is_some() {
+                rows.counts = unpack_all(&row.metrics)?;
+            } else {
+                let label = row.label.clone().unwrap_or_default();
+                rows.groups.push((label, row.into_group()?));
+            }
+            continue;
+        }
         let g = row.into_group()?;
         match part {
             0 => totals = g,
             1 => groups.push(g),
-            part => entry_exit.push(actions::EntryExit {
+            2..=5 => entry_exit.push(actions::EntryExit {
                 side: i64::from(part >= 4),
                 id,
                 visits: g.visits,
@@ -239,9 +318,17 @@ async fn load_visits(
                 visit_length: g.visit_length,
                 bounces: g.bounces,
             }),
+            part => return Err(bad_part(part)),
         }
     }
-    Ok((totals, groups, entry_exit))
+    Ok((totals, groups, entry_exit, dimensions))
+}
+
+/// A part number [`visits_sql`] does not write.
+fn bad_part(part: i64) -> crate::store::StoreError {
+    crate::store::StoreError::Db(sqlx::Error::Decode(
+        format!("the day's visit scan returned part {part}, which no grouping writes").into(),
+    ))
 }
 
 async fn load_conversions(
@@ -252,8 +339,8 @@ async fn load_conversions(
 ) -> Result<Vec<ConversionLog>> {
     Ok(on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT idvisit, idgoal, revenue, referer_type, referer_name, referer_keyword \
-             FROM log_conversion WHERE idsite = $1 AND server_time >= $2 AND server_time < $3 \
+            "SELECT idvisit, idgoal, revenue, referer_type, referer_name, referer_keyword, \
+             server_time FROM log_conversion WHERE idsite = $1 AND server_time >= $2 AND server_time < $3 \
              AND idgoal >= 0 ORDER BY idvisit",
         )
         .bind(idsite)
@@ -264,9 +351,16 @@ async fn load_conversions(
     }))
 }
 
-/// Computes the archive of the day whose UTC bounds are `[from, to)`.
-pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Result<ArchiveData> {
-    let (totals, groups, entry_exit) = load_visits(store, idsite, from, to).await?;
+/// Computes the archive of the day whose UTC bounds are `[from, to)` in the site's time zone
+/// `tz`: VisitsSummary, Referrers, Actions and every visit-dimension record.
+pub async fn archive_day(
+    store: &Store,
+    idsite: i64,
+    tz: &SiteTz,
+    from: i64,
+    to: i64,
+) -> Result<ArchiveData> {
+    let (totals, groups, entry_exit, dimensions) = load_visits(store, idsite, from, to).await?;
     let conversions = load_conversions(store, idsite, from, to).await?;
     let mut action_rows = actions::load(store, idsite, from, to).await?;
     action_rows.entry_exit = entry_exit;
@@ -274,7 +368,133 @@ pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
     visits_summary(&totals, &mut data.numeric);
     referrer_tables(&groups, &conversions, &mut data.blobs);
     actions::archive(&action_rows, &mut data);
+    let hours = ServerHours::new(tz, from);
+    for (dimension, rows) in VISIT_DIMENSIONS.iter().zip(dimensions) {
+        let table = dimension_table(dimension, rows, &conversions, &hours);
+        data.blobs.insert(dimension.record.to_owned(), table);
+    }
     Ok(data)
+}
+
+/// Turns a UTC hour into the site's hour on the archived day, as Matomo's
+/// `convertTimeToLocalTimezone` (VisitTime's `ServerTime` record builder): the UTC date of the
+/// day's start at that hour, read in the site's time zone.
+pub(crate) struct ServerHours {
+    local: [u32; 24],
+}
+
+impl ServerHours {
+    pub(crate) fn new(tz: &SiteTz, day_start: i64) -> Self {
+        let midnight = day_start.div_euclid(86_400) * 86_400;
+        let mut local = [0; 24];
+        for (hour, slot) in local.iter_mut().enumerate() {
+            *slot = tz.local_hour(midnight + hour as i64 * 3600);
+        }
+        Self { local }
+    }
+
+    /// The site's hour of the UTC hour `utc`.
+    pub(crate) fn local(&self, utc: u32) -> u32 {
+        self.local[utc as usize % 24]
+    }
+}
+
+/// Sets a row's visit metrics (the columns of `LogAggregator::queryVisitsByDimension`).
+fn put_visit_metrics(rec: &mut Rec, group: &VisitGroup) {
+    for (name, value) in [
+        ("nb_uniq_visitors", group.uniq_visitors),
+        ("nb_visits", group.visits),
+        ("nb_actions", group.actions),
+        ("nb_users", group.users),
+        ("max_actions", group.max_actions),
+        ("sum_visit_length", group.visit_length),
+        ("bounce_count", group.bounces),
+        ("nb_visits_converted", group.converted),
+    ] {
+        rec.m.insert(name.to_owned(), value as f64);
+    }
+}
+
+/// One visit-dimension table from its rows of the day's visit scan.
+pub(crate) fn dimension_table(
+    dimension: &VisitDimension,
+    rows: DimensionRows,
+    conversions: &[ConversionLog],
+    hours: &ServerHours,
+) -> Table {
+    let mut table = Table::default();
+    match &dimension.grouping {
+        Grouping::Ranges { .. } => {
+            for (label, count) in dimension
+                .grouping
+                .range_labels()
+                .into_iter()
+                .zip(rows.counts)
+            {
+                let mut rec = Rec::new(label);
+                rec.m.insert("nb_visits".into(), count as f64);
+                table.rows.push(rec);
+            }
+        }
+        Grouping::ServerHour | Grouping::Expression { .. } => {
+            let server = matches!(dimension.grouping, Grouping::ServerHour);
+            let mut by_label: BTreeMap<String, Rec> = BTreeMap::new();
+            for (label, group) in &rows.groups {
+                let label = match (server, label.parse::<u32>()) {
+                    (true, Ok(utc)) => hours.local(utc).to_string(),
+                    _ => label.clone(),
+                };
+                let mut rec = Rec::new(label.clone());
+                put_visit_metrics(&mut rec, group);
+                by_label
+                    .entry(label.clone())
+                    .or_insert_with(|| Rec::new(label))
+                    .merge(&rec, false);
+            }
+            if server {
+                let mut converted: BTreeMap<(u32, i64), HashSet<i64>> = BTreeMap::new();
+                for conversion in conversions {
+                    let utc = (conversion.server_time.rem_euclid(86_400) / 3600) as u32;
+                    let hour = hours.local(utc);
+                    let rec = by_label
+                        .entry(hour.to_string())
+                        .or_insert_with(|| Rec::new(hour.to_string()));
+                    add_goal(rec, conversion);
+                    converted
+                        .entry((hour, conversion.idgoal))
+                        .or_default()
+                        .insert(conversion.idvisit);
+                }
+                for ((hour, idgoal), visits) in converted {
+                    if let Some(rec) = by_label.get_mut(&hour.to_string()) {
+                        rec.goals
+                            .entry(idgoal)
+                            .or_default()
+                            .insert("nb_visits_converted".into(), visits.len() as f64);
+                    }
+                }
+            }
+            let all_hours = matches!(
+                dimension.grouping,
+                Grouping::ServerHour
+                    | Grouping::Expression {
+                        all_hours: true,
+                        ..
+                    }
+            );
+            if all_hours {
+                for hour in 0..24 {
+                    by_label.entry(hour.to_string()).or_insert_with(|| {
+                        let mut rec = Rec::new(hour.to_string());
+                        put_visit_metrics(&mut rec, &VisitGroup::default());
+                        rec
+                    });
+                }
+            }
+            table.rows = by_label.into_values().collect();
+        }
+    }
+    table
 }
 
 /// VisitsSummary's metrics (`VisitsSummary.get`).
@@ -534,7 +754,8 @@ fn referrer_tables(
     }
     for (record, tree) in trees {
         let mut table = tree.finish();
-        table.truncate(limits::REFERRERS, limits::SUBTABLE_REFERRERS, "nb_visits");
+        let limits = RowLimits::REFERRERS;
+        table.truncate(limits.rows, limits.subtable_rows, "nb_visits");
         blobs.insert(record.to_owned(), table);
     }
 }

@@ -13,7 +13,9 @@ pub mod cache;
 pub mod cli;
 pub mod data;
 pub mod day;
+pub mod dimensions;
 pub mod periods;
+pub mod records;
 pub mod storage;
 
 use std::{
@@ -37,14 +39,6 @@ use crate::{
     store::{Result, Site, Store},
     tracker::SiteTz,
 };
-
-/// Matomo's `datatable_archiving_maximum_rows_*` defaults (`config/global.ini.php`).
-pub mod limits {
-    pub const REFERRERS: usize = 1000;
-    pub const SUBTABLE_REFERRERS: usize = 50;
-    pub const ACTIONS: usize = 500;
-    pub const SUBTABLE_ACTIONS: usize = 100;
-}
 
 /// Process-wide archiving settings (from `[archiving]` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,7 +272,7 @@ impl<'a> SiteArchiver<'a> {
     async fn build(&self, period: &Period, mode: Mode) -> Result<ArchiveData> {
         let (from, to) = periods::utc_bounds(&self.tz, period.start, period.end);
         if period.kind == PeriodKind::Day {
-            return day::archive_day(self.store, self.idsite, from, to).await;
+            return day::archive_day(self.store, self.idsite, &self.tz, from, to).await;
         }
         // Sub-periods are read or built, never forced: forcing applies to the asked period.
         let sub_mode = if mode == Mode::ReadOnly {
@@ -305,12 +299,13 @@ impl<'a> SiteArchiver<'a> {
             }
         }
         for (name, table) in &mut data.blobs {
-            let (limit, sub_limit) = if name.starts_with("Referrers") {
-                (limits::REFERRERS, limits::SUBTABLE_REFERRERS)
-            } else {
-                (limits::ACTIONS, limits::SUBTABLE_ACTIONS)
-            };
-            table.truncate(limit, sub_limit, "nb_visits");
+            let limits = records::limits(name).ok_or_else(|| {
+                crate::store::StoreError::Db(sqlx::Error::Decode(
+                    format!("the archive table {name:?} is in no record list (archive::records)")
+                        .into(),
+                ))
+            })?;
+            table.truncate(limits.rows, limits.subtable_rows, "nb_visits");
         }
         Ok(data)
     }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{
+    catalogue::ActionReport,
     finish_table,
     format::{num, php_urlencode, put_metrics, quotient, rounded},
     DataTable, ReportError, ReportOutput, ReportRequest, Row,
@@ -19,17 +20,6 @@ use crate::{
     },
     enrich::url,
 };
-
-pub(super) const METHODS: &[&str] = &[
-    "Actions.get",
-    "Actions.getPageUrls",
-    "Actions.getPageTitles",
-    "Actions.getEntryPageUrls",
-    "Actions.getExitPageUrls",
-    "Actions.getOutlinks",
-    "Actions.getDownloads",
-    "Actions.getSiteSearchKeywords",
-];
 
 /// Page metrics in Matomo's order (day names; other periods carry `sum_daily_*`).
 const PAGE_METRICS: &[&str] = &[
@@ -372,9 +362,9 @@ fn search_rows(table: &Table) -> DataTable {
 }
 
 pub(super) fn render(
+    which: ActionReport,
     request: &ReportRequest<'_>,
     data: &ArchiveData,
-    _non_day: bool,
 ) -> Result<ReportOutput, ReportError> {
     let empty = Table::default();
     let blob = |name: &str| data.blobs.get(name).unwrap_or(&empty);
@@ -388,15 +378,15 @@ pub(super) fn render(
         };
         page_rows(blob(record), &ctx, &[], 0)
     };
-    let table = match request.method {
-        "Actions.get" => return Ok(ReportOutput::Metrics(get(data))),
-        "Actions.getPageUrls" => pages(PageReport::Urls, RECORD_PAGE_URLS),
-        "Actions.getEntryPageUrls" => pages(PageReport::Entry, RECORD_PAGE_URLS),
-        "Actions.getExitPageUrls" => pages(PageReport::Exit, RECORD_PAGE_URLS),
-        "Actions.getPageTitles" => pages(PageReport::Titles, RECORD_PAGE_TITLES),
-        "Actions.getOutlinks" => link_rows(blob(RECORD_OUTLINKS), request.flat),
-        "Actions.getDownloads" => link_rows(blob(RECORD_DOWNLOADS), request.flat),
-        _ => search_rows(blob(RECORD_SITE_SEARCH)),
+    let table = match which {
+        ActionReport::Get => return Ok(ReportOutput::Metrics(get(data))),
+        ActionReport::PageUrls => pages(PageReport::Urls, RECORD_PAGE_URLS),
+        ActionReport::EntryPageUrls => pages(PageReport::Entry, RECORD_PAGE_URLS),
+        ActionReport::ExitPageUrls => pages(PageReport::Exit, RECORD_PAGE_URLS),
+        ActionReport::PageTitles => pages(PageReport::Titles, RECORD_PAGE_TITLES),
+        ActionReport::Outlinks => link_rows(blob(RECORD_OUTLINKS), request.flat),
+        ActionReport::Downloads => link_rows(blob(RECORD_DOWNLOADS), request.flat),
+        ActionReport::SiteSearchKeywords => search_rows(blob(RECORD_SITE_SEARCH)),
     };
     finish_table(table, request).map(ReportOutput::Table)
 }
@@ -433,7 +423,8 @@ mod tests {
         let site = fixture::site();
         let mut request = fixture::request("Actions.getPageUrls", &site);
         request.flat = true;
-        let ReportOutput::Table(table) = render(&request, &truncated_folder(), false).unwrap()
+        let ReportOutput::Table(table) =
+            render(ActionReport::PageUrls, &request, &truncated_folder()).unwrap()
         else {
             panic!("a table");
         };
