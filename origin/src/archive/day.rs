@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{
     actions,
     data::{ArchiveData, Rec, Table},
-    dimensions::{Grouping, VisitDimension, VISIT_DIMENSIONS},
+    dimensions::{Grouping, Hours, VisitDimension, VISIT_DIMENSIONS},
     records::RowLimits,
 };
 use crate::{
@@ -71,8 +71,6 @@ pub(crate) struct ConversionLog {
     pub referer_type: Option<i64>,
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
-    /// The conversion's time (the hour of `VisitTime`'s server-time table).
-    pub server_time: i64,
 }
 
 /// One row of [`load_visits`]: which grouping it belongs to (`part`, see [`visits_sql`]), the
@@ -197,16 +195,16 @@ fn visits_sql() -> String {
     let dimension = |(i, dimension): (usize, &VisitDimension)| {
         let part = DIMENSION_PARTS + i as i64;
         let head = format!("SELECT CAST({part} AS BIGINT) AS part, {no_id} AS id, {no_referrer}");
-        if let Some(counts) = dimension.grouping.range_counts_sql() {
-            let counts: Vec<&str> = counts.iter().map(String::as_str).collect();
-            return format!("{head}, {no_label}, {} AS metrics FROM v", packed(&counts));
+        match &dimension.grouping {
+            Grouping::Values { visits, .. } => {
+                format!("{head}, CAST({visits} AS TEXT) AS label, {metrics} FROM v GROUP BY 7")
+            }
+            Grouping::Ranges { .. } => {
+                let counts = dimension.grouping.range_counts_sql().unwrap_or_default();
+                let counts: Vec<&str> = counts.iter().map(String::as_str).collect();
+                format!("{head}, {no_label}, {} AS metrics FROM v", packed(&counts))
+            }
         }
-        let key = match &dimension.grouping {
-            Grouping::ServerHour => SERVER_HOUR_SQL,
-            Grouping::Expression { sql, .. } => sql,
-            Grouping::Ranges { .. } => unreachable!("ranges are counted above"),
-        };
-        format!("{head}, CAST({key} AS TEXT) AS label, {metrics} FROM v GROUP BY 7")
     };
     [
         format!(
@@ -215,7 +213,8 @@ fn visits_sql() -> String {
              referer_keyword, referer_url, visit_entry_idaction_url, visit_entry_idaction_name, \
              visit_exit_idaction_url, visit_exit_idaction_name, visit_first_action_time, \
              visitor_localtime, visitor_count_visits, visitor_seconds_since_last, \
-             visitor_returning FROM log_visit \
+             visitor_returning, config_device_type, config_browser_name, config_os, \
+             config_resolution FROM log_visit \
              WHERE idsite = $1 AND visit_last_action_time >= $2 AND visit_last_action_time < $3) \
              SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {no_label}, \
              {metrics} FROM v"
@@ -248,9 +247,6 @@ fn visits_sql() -> String {
 /// `DIMENSION_PARTS + i` is `VISIT_DIMENSIONS[i]`.
 const DIMENSION_PARTS: i64 = 6;
 
-/// The UTC hour of a visit's first action (`HOUR(log_visit.visit_first_action_time)`).
-const SERVER_HOUR_SQL: &str = "((visit_first_action_time % 86400) / 3600)";
-
 /// The day's visits grouped by one visit dimension, as [`load_visits`] reads them.
 #[derive(Debug, Default)]
 pub(crate) struct DimensionRows {
@@ -258,6 +254,74 @@ pub(crate) struct DimensionRows {
     pub groups: Vec<(String, VisitGroup)>,
     /// A ranged dimension's visit counts, in `Grouping::range_labels` order.
     pub counts: Vec<i64>,
+    /// Per label and goal, the conversions (see [`load_dimension_conversions`]).
+    pub conversions: Vec<DimensionConversion>,
+}
+
+/// The conversions of one goal in one group of a visit dimension.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct DimensionConversion {
+    pub part: i64,
+    pub label: Option<String>,
+    pub idgoal: i64,
+    pub conversions: i64,
+    pub converted_visits: i64,
+    pub revenue: f64,
+}
+
+/// The day's conversions grouped by the `conversions` expression of every visit dimension that
+/// has one, in one statement (`part` as in [`visits_sql`]), into `dimensions`.
+async fn load_dimension_conversions(
+    store: &Store,
+    idsite: i64,
+    from: i64,
+    to: i64,
+    dimensions: &mut [DimensionRows],
+) -> Result<()> {
+    let parts: Vec<String> = VISIT_DIMENSIONS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, dimension)| {
+            let Grouping::Values {
+                conversions: Some(sql),
+                ..
+            } = dimension.grouping
+            else {
+                return None;
+            };
+            Some(format!(
+                "SELECT CAST({} AS BIGINT) AS part, CAST({sql} AS TEXT) AS label, c.idgoal, \
+                 CAST(COUNT(*) AS BIGINT) AS conversions, \
+                 CAST(COUNT(DISTINCT c.idvisit) AS BIGINT) AS converted_visits, \
+                 CAST(COALESCE(SUM(c.revenue), 0) AS DOUBLE PRECISION) AS revenue \
+                 FROM log_conversion c JOIN log_visit lv ON lv.idvisit = c.idvisit \
+                 WHERE c.idsite = $1 AND c.server_time >= $2 AND c.server_time < $3 \
+                 AND c.idgoal >= 0 GROUP BY 2, 3",
+                DIMENSION_PARTS + i as i64
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let sql = parts.join(" UNION ALL ");
+    let rows: Vec<DimensionConversion> = on_db!(&store.db, pool => {
+        sqlx::query_as(&sql)
+            .bind(idsite)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+    });
+    for row in rows {
+        let i = usize::try_from(row.part - DIMENSION_PARTS).unwrap_or(usize::MAX);
+        dimensions
+            .get_mut(i)
+            .ok_or_else(|| bad_part(row.part))?
+            .conversions
+            .push(row);
+    }
+    Ok(())
 }
 
 /// The day's visits: totals, referrer groups, entry/exit groups and the visit-dimension groups
@@ -297,7 +361,7 @@ async fn load_visits(
             else {
                 return Err(bad_part(part));
             };
-            if dimension.grouping.range_counts_sql().is_some() {
+            if matches!(dimension.grouping, Grouping::Ranges { .. }) {
                 rows.counts = unpack_all(&row.metrics)?;
             } else {
                 let label = row.label.clone().unwrap_or_default();
@@ -339,8 +403,8 @@ async fn load_conversions(
 ) -> Result<Vec<ConversionLog>> {
     Ok(on_db!(&store.db, pool => {
         sqlx::query_as(
-            "SELECT idvisit, idgoal, revenue, referer_type, referer_name, referer_keyword, \
-             server_time FROM log_conversion WHERE idsite = $1 AND server_time >= $2 AND server_time < $3 \
+            "SELECT idvisit, idgoal, revenue, referer_type, referer_name, referer_keyword \
+             FROM log_conversion WHERE idsite = $1 AND server_time >= $2 AND server_time < $3 \
              AND idgoal >= 0 ORDER BY idvisit",
         )
         .bind(idsite)
@@ -360,7 +424,12 @@ pub async fn archive_day(
     from: i64,
     to: i64,
 ) -> Result<ArchiveData> {
-    let (totals, groups, entry_exit, dimensions) = load_visits(store, idsite, from, to).await?;
+    let (totals, groups, entry_exit, mut dimensions) = load_visits(store, idsite, from, to).await?;
+    // A day without visits has no visit-dimension rows to attribute conversions to (Matomo
+    // archives nothing for it): its conversion query is skipped.
+    if totals.visits > 0 {
+        load_dimension_conversions(store, idsite, from, to, &mut dimensions).await?;
+    }
     let conversions = load_conversions(store, idsite, from, to).await?;
     let mut action_rows = actions::load(store, idsite, from, to).await?;
     action_rows.entry_exit = entry_exit;
@@ -370,7 +439,7 @@ pub async fn archive_day(
     actions::archive(&action_rows, &mut data);
     let hours = ServerHours::new(tz, from);
     for (dimension, rows) in VISIT_DIMENSIONS.iter().zip(dimensions) {
-        let table = dimension_table(dimension, rows, &conversions, &hours);
+        let table = dimension_table(dimension, rows, &hours);
         data.blobs.insert(dimension.record.to_owned(), table);
     }
     Ok(data)
@@ -419,82 +488,67 @@ fn put_visit_metrics(rec: &mut Rec, group: &VisitGroup) {
 pub(crate) fn dimension_table(
     dimension: &VisitDimension,
     rows: DimensionRows,
-    conversions: &[ConversionLog],
     hours: &ServerHours,
 ) -> Table {
-    let mut table = Table::default();
-    match &dimension.grouping {
-        Grouping::Ranges { .. } => {
-            for (label, count) in dimension
-                .grouping
-                .range_labels()
-                .into_iter()
-                .zip(rows.counts)
-            {
-                let mut rec = Rec::new(label);
-                rec.m.insert("nb_visits".into(), count as f64);
-                table.rows.push(rec);
-            }
+    let Grouping::Values {
+        hours: hour_kind, ..
+    } = dimension.grouping
+    else {
+        let labels = dimension.grouping.range_labels();
+        let rows = labels.into_iter().zip(rows.counts).map(|(label, count)| {
+            let mut rec = Rec::new(label);
+            rec.m.insert("nb_visits".into(), count as f64);
+            rec
+        });
+        return Table {
+            rows: rows.collect(),
+        };
+    };
+    let label_of = |label: Option<String>| {
+        let label = label.unwrap_or_default();
+        match (hour_kind, label.parse::<u32>()) {
+            (Hours::FromUtc, Ok(utc)) => hours.local(utc).to_string(),
+            _ => label,
         }
-        Grouping::ServerHour | Grouping::Expression { .. } => {
-            let server = matches!(dimension.grouping, Grouping::ServerHour);
-            let mut by_label: BTreeMap<String, Rec> = BTreeMap::new();
-            for (label, group) in &rows.groups {
-                let label = match (server, label.parse::<u32>()) {
-                    (true, Ok(utc)) => hours.local(utc).to_string(),
-                    _ => label.clone(),
-                };
-                let mut rec = Rec::new(label.clone());
-                put_visit_metrics(&mut rec, group);
-                by_label
-                    .entry(label.clone())
-                    .or_insert_with(|| Rec::new(label))
-                    .merge(&rec, false);
-            }
-            if server {
-                let mut converted: BTreeMap<(u32, i64), HashSet<i64>> = BTreeMap::new();
-                for conversion in conversions {
-                    let utc = (conversion.server_time.rem_euclid(86_400) / 3600) as u32;
-                    let hour = hours.local(utc);
-                    let rec = by_label
-                        .entry(hour.to_string())
-                        .or_insert_with(|| Rec::new(hour.to_string()));
-                    add_goal(rec, conversion);
-                    converted
-                        .entry((hour, conversion.idgoal))
-                        .or_default()
-                        .insert(conversion.idvisit);
-                }
-                for ((hour, idgoal), visits) in converted {
-                    if let Some(rec) = by_label.get_mut(&hour.to_string()) {
-                        rec.goals
-                            .entry(idgoal)
-                            .or_default()
-                            .insert("nb_visits_converted".into(), visits.len() as f64);
-                    }
-                }
-            }
-            let all_hours = matches!(
-                dimension.grouping,
-                Grouping::ServerHour
-                    | Grouping::Expression {
-                        all_hours: true,
-                        ..
-                    }
-            );
-            if all_hours {
-                for hour in 0..24 {
-                    by_label.entry(hour.to_string()).or_insert_with(|| {
-                        let mut rec = Rec::new(hour.to_string());
-                        put_visit_metrics(&mut rec, &VisitGroup::default());
-                        rec
-                    });
-                }
-            }
-            table.rows = by_label.into_values().collect();
+    };
+    let mut by_label: BTreeMap<String, Rec> = BTreeMap::new();
+    for (label, group) in rows.groups {
+        let label = label_of(Some(label));
+        let mut rec = Rec::new(label.clone());
+        put_visit_metrics(&mut rec, &group);
+        by_label
+            .entry(label.clone())
+            .or_insert_with(|| Rec::new(label))
+            .merge(&rec, false);
+    }
+    for conversion in rows.conversions {
+        let label = label_of(conversion.label);
+        let goal = by_label
+            .entry(label.clone())
+            .or_insert_with(|| Rec::new(label))
+            .goals
+            .entry(conversion.idgoal)
+            .or_default();
+        for (name, value) in [
+            ("nb_conversions", conversion.conversions as f64),
+            ("nb_visits_converted", conversion.converted_visits as f64),
+            ("revenue", conversion.revenue),
+        ] {
+            *goal.entry(name.to_owned()).or_default() += value;
         }
     }
-    table
+    if hour_kind != Hours::No {
+        for hour in 0..24 {
+            by_label.entry(hour.to_string()).or_insert_with(|| {
+                let mut rec = Rec::new(hour.to_string());
+                put_visit_metrics(&mut rec, &VisitGroup::default());
+                rec
+            });
+        }
+    }
+    Table {
+        rows: by_label.into_values().collect(),
+    }
 }
 
 /// VisitsSummary's metrics (`VisitsSummary.get`).

@@ -6,7 +6,9 @@
 //! The expressions read the columns of the day's visits that the day archiver selects (the
 //! materialized CTE `v` of `day::visits_sql`): `visit_first_action_time`, `visitor_localtime`,
 //! `visit_total_time`, `visit_total_actions`, `visitor_count_visits`,
-//! `visitor_seconds_since_last`, `visitor_returning`. They are portable SQLite + PostgreSQL.
+//! `visitor_seconds_since_last`, `visitor_returning`, `config_device_type`,
+//! `config_browser_name`, `config_os`, `config_resolution`. They are portable SQLite +
+//! PostgreSQL.
 
 use super::records::RowLimits;
 
@@ -22,15 +24,16 @@ pub struct VisitDimension {
 /// How the day's visits are grouped into rows.
 #[derive(Debug)]
 pub enum Grouping {
-    /// A row per value of the hour of the visit's first action in UTC, labelled by that hour in
-    /// the site's time zone, with the conversions of that hour (`VisitTime`'s `ServerTime`
-    /// record builder: `HOUR(visit_first_action_time)` and `HOUR(log_conversion.server_time)`,
-    /// both through `convertTimeToLocalTimezone`); every hour 0 to 23 has a row
-    /// (`ensureAllHoursAreSet`).
-    ServerHour,
-    /// A row per value of `sql` (the visit metrics of `LogAggregator::queryVisitsByDimension`);
-    /// `all_hours` adds the hours 0 to 23 that had no visit.
-    Expression { sql: &'static str, all_hours: bool },
+    /// A row per value of `visits` (the visit metrics of `LogAggregator::queryVisitsByDimension`),
+    /// with the goal conversions grouped by `conversions` when the report has goal metrics
+    /// (`queryConversionsByDimension`: `nb_conversions`, `nb_visits_converted`, `revenue` per
+    /// goal); `conversions` reads `log_conversion` as `c` joined to its visit's `log_visit` row
+    /// as `lv`.
+    Values {
+        visits: &'static str,
+        conversions: Option<&'static str>,
+        hours: Hours,
+    },
     /// One row per range of `sql` counting visits (`LogAggregator::getSelectsFromRangedColumn`:
     /// `BETWEEN min AND max`, bounds included, so ranges that share a bound both count a visit on
     /// it; an open range counts values above `min` and is labelled `min+1` `+`). With
@@ -41,6 +44,18 @@ pub enum Grouping {
         ranges: &'static [Range],
         returning_only: bool,
     },
+}
+
+/// Whether a [`Grouping::Values`] is an hour of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hours {
+    /// Not an hour.
+    No,
+    /// An hour: every hour 0 to 23 has a row (`VisitTime`'s `ensureAllHoursAreSet`).
+    Local,
+    /// A UTC hour, labelled by that hour in the site's time zone on the archived day
+    /// (`convertTimeToLocalTimezone`); every hour has a row.
+    FromUtc,
 }
 
 /// A range of [`Grouping::Ranges`]: `min..=max`, or above `min` when `max` is `None`.
@@ -94,19 +109,41 @@ pub const RECORD_VISIT_COUNT: &str = "VisitorInterest_visitsByVisitCount";
 /// `VisitorInterest.getNumberOfVisitsByDaysSinceLast`.
 pub const RECORD_DAYS_SINCE_LAST: &str = "VisitorInterest_daysSinceLastVisit";
 
+/// `DevicesDetection.getType`: visits by `config_device_type`.
+pub const RECORD_DEVICE_TYPES: &str = "DevicesDetection_types";
+/// `DevicesDetection.getBrowsers`: visits by browser code.
+pub const RECORD_BROWSERS: &str = "DevicesDetection_browsers";
+/// `DevicesDetection.getOsFamilies`: visits by OS code (the report groups codes by family).
+pub const RECORD_OS: &str = "DevicesDetection_os";
+/// `Resolution.getResolution`.
+pub const RECORD_RESOLUTION: &str = "Resolution_resolution";
+
+/// Matomo's `datatable_archiving_maximum_rows_standard` (`config/global.ini.php`).
+const STANDARD: RowLimits = RowLimits {
+    rows: 500,
+    subtable_rows: 0,
+};
+
 /// Every visit-dimension record of a day archive.
 pub static VISIT_DIMENSIONS: &[VisitDimension] = &[
+    // `VisitTime`'s `ServerTime` record builder: `HOUR(log_visit.visit_first_action_time)` and
+    // `HOUR(log_conversion.server_time)`, in UTC.
     VisitDimension {
         record: RECORD_SERVER_TIME,
-        grouping: Grouping::ServerHour,
+        grouping: Grouping::Values {
+            visits: "((visit_first_action_time % 86400) / 3600)",
+            conversions: Some("((c.server_time % 86400) / 3600)"),
+            hours: Hours::FromUtc,
+        },
         limits: UNLIMITED,
     },
     // `HOUR(log_visit.visitor_localtime)`: the tracker stores `HH:MM:SS`.
     VisitDimension {
         record: RECORD_LOCAL_TIME,
-        grouping: Grouping::Expression {
-            sql: "CAST(SUBSTR(visitor_localtime, 1, 2) AS INTEGER)",
-            all_hours: true,
+        grouping: Grouping::Values {
+            visits: "CAST(SUBSTR(visitor_localtime, 1, 2) AS INTEGER)",
+            conversions: None,
+            hours: Hours::Local,
         },
         limits: UNLIMITED,
     },
@@ -203,6 +240,47 @@ pub static VISIT_DIMENSIONS: &[VisitDimension] = &[
         },
         limits: UNLIMITED,
     },
+    // DevicesDetection's record builders group visits and conversions by the `config_*` column
+    // (Matomo reads its copies in `log_conversion`; the tracker leaves those empty, so the
+    // conversions read them from their visit); the OS families show no goal metrics in Matomo
+    // 5.3.1's answers.
+    VisitDimension {
+        record: RECORD_DEVICE_TYPES,
+        grouping: Grouping::Values {
+            visits: "config_device_type",
+            conversions: Some("lv.config_device_type"),
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
+    VisitDimension {
+        record: RECORD_BROWSERS,
+        grouping: Grouping::Values {
+            visits: "config_browser_name",
+            conversions: Some("lv.config_browser_name"),
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
+    VisitDimension {
+        record: RECORD_OS,
+        grouping: Grouping::Values {
+            visits: "config_os",
+            conversions: None,
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
+    // `Resolution`'s record builder: `config_resolution`, no goal metrics.
+    VisitDimension {
+        record: RECORD_RESOLUTION,
+        grouping: Grouping::Values {
+            visits: "config_resolution",
+            conversions: None,
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
 ];
 
 impl Grouping {
@@ -281,6 +359,10 @@ mod tests {
         let days = &find(RECORD_DAYS_SINCE_LAST).unwrap().grouping;
         assert_eq!(days.range_labels()[0], NEW_VISITS_LABEL);
         assert!(days.range_counts_sql().unwrap()[1].contains("AND visitor_returning = 1"));
-        assert!(Grouping::ServerHour.range_counts_sql().is_none());
+        assert!(find(RECORD_SERVER_TIME)
+            .unwrap()
+            .grouping
+            .range_counts_sql()
+            .is_none());
     }
 }

@@ -6,8 +6,12 @@
 //! function where Matomo maps values to names) plus its record in
 //! `crate::archive::dimensions::VISIT_DIMENSIONS`.
 
+use serde_json::{Map, Value};
+
+use super::labels;
 use crate::archive::dimensions::{
-    RECORD_DAYS_SINCE_LAST, RECORD_LOCAL_TIME, RECORD_PAGE_GAP, RECORD_SERVER_TIME, RECORD_TIME_GAP,
+    RECORD_BROWSERS, RECORD_DAYS_SINCE_LAST, RECORD_DEVICE_TYPES, RECORD_LOCAL_TIME, RECORD_OS,
+    RECORD_PAGE_GAP, RECORD_RESOLUTION, RECORD_SERVER_TIME, RECORD_TIME_GAP,
 };
 
 /// One report method.
@@ -22,7 +26,7 @@ pub struct Report {
 }
 
 /// How a report is rendered from its period's archive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Render {
     /// `VisitsSummary.get`.
     VisitsSummary,
@@ -61,7 +65,7 @@ pub enum ReferrerReport {
 }
 
 /// A report over one visit-dimension record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct DimensionReport {
     /// The archive record it reads.
     pub record: &'static str,
@@ -70,7 +74,7 @@ pub struct DimensionReport {
 }
 
 /// The label and segment functions of a visit-dimension report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum DimensionLabels {
     /// Hours as `00` to `23` (`VisitTime\getTimeLabel`), sorted by hour, segmented by the hour
     /// in UTC (`AddSegmentByLabelInUTC`, `visitStartServerHour==H`) when `utc_segment`, else by
@@ -78,6 +82,14 @@ pub enum DimensionLabels {
     Hours {
         segment: &'static str,
         utc_segment: bool,
+    },
+    /// Archived values mapped to names by `label` (rows of one name merged), sorted by visits,
+    /// with the metadata `metadata` adds after the metrics and goals; every value of `fill` has
+    /// a row, with only its label and `nb_visits` when no visit had it.
+    Mapped {
+        label: fn(&str) -> String,
+        metadata: fn(&str, &mut Map<String, Value>),
+        fill: &'static [&'static str],
     },
     /// Ranges in the record's order, labelled by `BeautifyRangeLabels` /
     /// `BeautifyTimeRangeLabels` and segmented by `AddSegmentByRangeLabel` over `segment`.
@@ -244,6 +256,50 @@ pub static CATALOGUE: &[Report] = &[
         DimensionLabels::Ranges {
             segment: "daysSinceLastVisit",
             unit: RangeUnit::Days,
+        },
+    ),
+    dimension(
+        "DevicesDetection",
+        "getType",
+        "Device type",
+        RECORD_DEVICE_TYPES,
+        DimensionLabels::Mapped {
+            label: labels::device_type,
+            metadata: labels::device_type_metadata,
+            fill: labels::DEVICE_TYPES,
+        },
+    ),
+    dimension(
+        "DevicesDetection",
+        "getBrowsers",
+        "Browsers",
+        RECORD_BROWSERS,
+        DimensionLabels::Mapped {
+            label: labels::browser,
+            metadata: labels::browser_metadata,
+            fill: &[],
+        },
+    ),
+    dimension(
+        "DevicesDetection",
+        "getOsFamilies",
+        "Operating System families",
+        RECORD_OS,
+        DimensionLabels::Mapped {
+            label: labels::os_family,
+            metadata: labels::os_family_metadata,
+            fill: &[],
+        },
+    ),
+    dimension(
+        "Resolution",
+        "getResolution",
+        "Screen Resolution",
+        RECORD_RESOLUTION,
+        DimensionLabels::Mapped {
+            label: labels::as_is,
+            metadata: labels::resolution_metadata,
+            fill: &[],
         },
     ),
 ];

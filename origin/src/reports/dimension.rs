@@ -66,6 +66,11 @@ pub(super) fn render(
                 })
                 .collect()
         }
+        DimensionLabels::Mapped {
+            label,
+            metadata,
+            fill,
+        } => mapped_rows(&recs, label, metadata, fill),
         DimensionLabels::Ranges { segment, unit } => recs
             .into_iter()
             .map(|rec| {
@@ -80,17 +85,74 @@ pub(super) fn render(
     DataTable { rows }
 }
 
+/// The rows of a `DimensionLabels::Mapped` report: archived rows of one name merged (the first
+/// archived value gives the metadata), most visits first, ties by name; then a zero row for every
+/// `fill` value no visit had.
+fn mapped_rows(
+    recs: &[&Rec],
+    label: fn(&str) -> String,
+    metadata: fn(&str, &mut Map<String, Value>),
+    fill: &[&str],
+) -> Vec<Row> {
+    let mut merged: Vec<(String, String, Rec)> = Vec::new();
+    for rec in recs {
+        let name = label(&rec.label);
+        match merged.iter_mut().find(|(n, ..)| *n == name) {
+            Some((_, _, into)) => into.merge(rec, false),
+            None => {
+                let mut fresh = Rec::new(name.clone());
+                fresh.merge(rec, false);
+                merged.push((name, rec.label.clone(), fresh));
+            }
+        }
+    }
+    merged.sort_by(|(a_name, _, a), (b_name, _, b)| {
+        b.get("nb_visits")
+            .total_cmp(&a.get("nb_visits"))
+            .then_with(|| a_name.cmp(b_name))
+    });
+    let mut rows: Vec<Row> = merged
+        .iter()
+        .map(|(name, value, rec)| {
+            let mut columns = Map::new();
+            columns.insert("label".into(), Value::from(name.clone()));
+            put_metrics(&mut columns, rec, METRICS);
+            put_goals(&mut columns, rec);
+            metadata(value, &mut columns);
+            plain(columns)
+        })
+        .collect();
+    let mut missing: Vec<(String, &str)> = fill
+        .iter()
+        .filter(|value| !recs.iter().any(|rec| rec.label == **value))
+        .map(|value| (label(value), *value))
+        .collect();
+    missing.sort();
+    for (name, value) in missing {
+        let mut columns = Map::new();
+        columns.insert("label".into(), Value::from(name));
+        columns.insert("nb_visits".into(), Value::from(0));
+        metadata(value, &mut columns);
+        rows.push(plain(columns));
+    }
+    rows
+}
+
+fn plain(columns: Map<String, Value>) -> Row {
+    Row {
+        columns,
+        subtable: None,
+        idsubdatatable: None,
+    }
+}
+
 fn row(label: String, rec: &Rec, segment: String) -> Row {
     let mut columns = Map::new();
     columns.insert("label".into(), Value::from(label));
     put_metrics(&mut columns, rec, METRICS);
     put_goals(&mut columns, rec);
     columns.insert("segment".into(), Value::from(segment));
-    Row {
-        columns,
-        subtable: None,
-        idsubdatatable: None,
-    }
+    plain(columns)
 }
 
 /// A range's label and segment: `BeautifyRangeLabels` / `BeautifyTimeRangeLabels` with

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod datatable;
 mod dimension;
 pub mod format;
+mod labels;
 pub mod period;
 mod referrers;
 mod visits;
@@ -232,8 +233,8 @@ mod tests {
 
     use super::{catalogue::CATALOGUE, fixture, render, Render, ReportOutput};
     use crate::archive::{
-        day::{self, ConversionLog, DimensionRows, ServerHours, VisitGroup},
-        dimensions::VISIT_DIMENSIONS,
+        day::{self, DimensionConversion, DimensionRows, ServerHours, VisitGroup},
+        dimensions::{Grouping, VISIT_DIMENSIONS},
         ArchiveData,
     };
     use crate::tracker::SiteTz;
@@ -259,14 +260,13 @@ mod tests {
             converted: 1,
             ..VisitGroup::default()
         };
-        let conversion = ConversionLog {
-            idvisit: 7,
+        let conversion = DimensionConversion {
+            label: Some("6".into()),
             idgoal: 2,
-            revenue: Some(5.0),
-            referer_type: None,
-            referer_name: None,
-            referer_keyword: None,
-            server_time: 6 * 3600 + 60,
+            conversions: 2,
+            converted_visits: 1,
+            revenue: 5.0,
+            ..DimensionConversion::default()
         };
         let hours = ServerHours::new(&SiteTz::parse("UTC"), 0);
         for dimension in VISIT_DIMENSIONS {
@@ -280,9 +280,16 @@ mod tests {
             let rows = DimensionRows {
                 groups: vec![("6".into(), group.clone())],
                 counts,
+                // As `load_dimension_conversions` reads them: only where the record has goals.
+                conversions: match dimension.grouping {
+                    Grouping::Values {
+                        conversions: Some(_),
+                        ..
+                    } => vec![conversion.clone()],
+                    _ => Vec::new(),
+                },
             };
-            let table =
-                day::dimension_table(dimension, rows, std::slice::from_ref(&conversion), &hours);
+            let table = day::dimension_table(dimension, rows, &hours);
             data.blobs.insert(dimension.record.to_owned(), table);
         }
         data
@@ -346,6 +353,16 @@ mod tests {
                             } else {
                                 assert_eq!(six["segment"], "visitLocalHour==6");
                                 assert!(six.get("goals").is_none());
+                            }
+                        }
+                        super::catalogue::DimensionLabels::Mapped { fill, .. } => {
+                            // The archived value 6 in one row, every `fill` value in others.
+                            assert_eq!(rows.len(), fill.len().max(1), "{method}");
+                            assert_eq!(rows[0]["nb_visits"], 2, "{method}");
+                            assert_eq!(rows[0]["max_actions"], 3, "{method}");
+                            for row in &rows[1..] {
+                                assert_eq!(keys(row)[..2], ["label", "nb_visits"], "{method}");
+                                assert_eq!(row["nb_visits"], 0, "{method}");
                             }
                         }
                         super::catalogue::DimensionLabels::Ranges { .. } => {
