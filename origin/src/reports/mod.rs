@@ -10,15 +10,14 @@ pub mod datatable;
 mod dimension;
 pub mod format;
 mod labels;
-pub mod period;
 mod referrers;
 mod visits;
 
 use serde_json::{Map, Value};
 
+pub use crate::period::{Period, PeriodKind};
 pub use catalogue::Render;
 pub use datatable::{DataTable, Row};
-pub use period::{Period, PeriodKind};
 
 use crate::store::{Site, Store};
 
@@ -71,9 +70,10 @@ pub fn is_report_method(method: &str) -> bool {
 pub async fn produce(
     store: &Store,
     request: &ReportRequest<'_>,
+    settings: crate::archive::Settings,
 ) -> Result<ReportOutput, ReportError> {
     check(request)?;
-    let data = crate::archive::for_report(store, request.site, request.period).await?;
+    let data = crate::archive::for_report(store, request.site, request.period, settings).await?;
     render(request, &data)
 }
 
