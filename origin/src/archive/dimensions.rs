@@ -7,7 +7,8 @@
 //! materialized CTE `v` of `day::visits_sql`): `visit_first_action_time`, `visitor_localtime`,
 //! `visit_total_time`, `visit_total_actions`, `visitor_count_visits`,
 //! `visitor_seconds_since_last`, `visitor_returning`, `config_device_type`,
-//! `config_browser_name`, `config_os`, `config_resolution`. They are portable SQLite +
+//! `config_browser_name`, `config_os`, `config_resolution`, `location_browser_lang`. They are
+//! portable SQLite +
 //! PostgreSQL.
 
 use super::records::RowLimits;
@@ -117,6 +118,10 @@ pub const RECORD_BROWSERS: &str = "DevicesDetection_browsers";
 pub const RECORD_OS: &str = "DevicesDetection_os";
 /// `Resolution.getResolution`.
 pub const RECORD_RESOLUTION: &str = "Resolution_resolution";
+
+/// `UserLanguage.getLanguage`: visits by their stored browser language, as stored (the report
+/// reads the language code out of it, as Matomo's record builder does before it archives).
+pub const RECORD_LANGUAGE: &str = "UserLanguage_language";
 
 /// Matomo's `datatable_archiving_maximum_rows_standard` (`config/global.ini.php`).
 const STANDARD: RowLimits = RowLimits {
@@ -276,6 +281,15 @@ pub static VISIT_DIMENSIONS: &[VisitDimension] = &[
         record: RECORD_RESOLUTION,
         grouping: Grouping::Values {
             visits: "config_resolution",
+            conversions: None,
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
+    VisitDimension {
+        record: RECORD_LANGUAGE,
+        grouping: Grouping::Values {
+            visits: "location_browser_lang",
             conversions: None,
             hours: Hours::No,
         },

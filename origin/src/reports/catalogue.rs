@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 
 use super::labels;
 use crate::archive::dimensions::{
-    RECORD_BROWSERS, RECORD_DAYS_SINCE_LAST, RECORD_DEVICE_TYPES, RECORD_LOCAL_TIME, RECORD_OS,
-    RECORD_PAGE_GAP, RECORD_RESOLUTION, RECORD_SERVER_TIME, RECORD_TIME_GAP,
+    RECORD_BROWSERS, RECORD_DAYS_SINCE_LAST, RECORD_DEVICE_TYPES, RECORD_LANGUAGE,
+    RECORD_LOCAL_TIME, RECORD_OS, RECORD_PAGE_GAP, RECORD_RESOLUTION, RECORD_SERVER_TIME,
+    RECORD_TIME_GAP,
 };
 
 /// One report method.
@@ -299,6 +300,17 @@ pub static CATALOGUE: &[Report] = &[
         DimensionLabels::Mapped {
             label: labels::as_is,
             metadata: labels::resolution_metadata,
+            fill: &[],
+        },
+    ),
+    dimension(
+        "UserLanguage",
+        "getLanguage",
+        "Browser language",
+        RECORD_LANGUAGE,
+        DimensionLabels::Mapped {
+            label: labels::language,
+            metadata: labels::language_metadata,
             fill: &[],
         },
     ),

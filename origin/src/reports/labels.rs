@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::format::php_urlencode;
+use super::{format::php_urlencode, languages::LANGUAGE_NAMES};
 use crate::enrich::device;
 
 fn put(columns: &mut Map<String, Value>, name: &str, value: String) {
@@ -110,5 +110,83 @@ mod tests {
         assert_eq!(columns["segment"], "deviceType==car+browser");
         assert_eq!(browser("CH"), "Chrome");
         assert_eq!(os_family("WIN"), "Windows");
+    }
+}
+
+/// Matomo's `Common::extractLanguageCodeFromBrowserLanguage` over a stored browser language
+/// (`location_browser_lang`, an `Accept-Language` value or the `lang` parameter): the first
+/// `,`-separated entry (at the start or right after a comma) that is `[a-z]{2,3}` with an
+/// optional `-script` and `-region`, whose language is known, cut to its first two letters;
+/// `xx` when none is.
+pub(super) fn language_code(browser_language: &str) -> String {
+    let lower = browser_language.to_lowercase();
+    for entry in lower.split(',') {
+        let letters = entry.bytes().take_while(u8::is_ascii_lowercase).count();
+        if letters < 2 {
+            continue;
+        }
+        // `[a-z]{2,3}`: at most three letters, whatever follows.
+        let language = &entry[..letters.min(3)];
+        if known_language(language) {
+            return language.chars().take(2).collect();
+        }
+    }
+    "xx".to_owned()
+}
+
+fn known_language(code: &str) -> bool {
+    LANGUAGE_NAMES
+        .binary_search_by(|(known, _)| (*known).cmp(code))
+        .is_ok()
+}
+
+/// `UserLanguage.getLanguage`: the language's English name (`languageTranslate`): `Unknown` for
+/// `xx`, `Language code <code>` for a code without a name.
+pub(super) fn language(browser_language: &str) -> String {
+    let code = language_code(browser_language);
+    if code == "xx" {
+        return "Unknown".to_owned();
+    }
+    LANGUAGE_NAMES
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or_else(
+            || format!("Language code {code}"),
+            |(_, name)| (*name).to_owned(),
+        )
+}
+
+/// `segment=languageCode==<code>,languageCode=@<code>-` (`languageCode==xx` when unknown).
+pub(super) fn language_metadata(browser_language: &str, columns: &mut Map<String, Value>) {
+    let code = language_code(browser_language);
+    let segment = if code == "xx" {
+        "languageCode==xx".to_owned()
+    } else {
+        format!("languageCode=={code},languageCode=@{code}-")
+    };
+    put(columns, "segment", segment);
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    #[test]
+    fn browser_languages_read_as_matomo_reads_them() {
+        assert_eq!(language_code("en-US,en;q=0.9"), "en");
+        assert_eq!(language_code("pt-br"), "pt");
+        assert_eq!(language_code("zz,de;q=0.5"), "de");
+        // Matomo's pattern takes an entry only at the start or right after a comma.
+        assert_eq!(language_code("zz, de"), "xx");
+        assert_eq!(language(""), "Unknown");
+        assert_eq!(language("ja-JP"), "Japanese");
+        let mut columns = Map::new();
+        language_metadata("en-gb", &mut columns);
+        assert_eq!(columns["segment"], "languageCode==en,languageCode=@en-");
+    }
+
+    #[test]
+    fn the_language_names_are_sorted_for_the_binary_search() {
+        assert!(LANGUAGE_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }

@@ -10,6 +10,7 @@ pub mod datatable;
 mod dimension;
 pub mod format;
 mod labels;
+mod languages;
 mod referrers;
 mod visits;
 
