@@ -7,9 +7,8 @@
 //! materialized CTE `v` of `day::visits_sql`): `visit_first_action_time`, `visitor_localtime`,
 //! `visit_total_time`, `visit_total_actions`, `visitor_count_visits`,
 //! `visitor_seconds_since_last`, `visitor_returning`, `config_device_type`,
-//! `config_browser_name`, `config_os`, `config_resolution`, `location_browser_lang`. They are
-//! portable SQLite +
-//! PostgreSQL.
+//! `config_browser_name`, `config_os`, `config_resolution`, `location_browser_lang`,
+//! `location_country`. They are portable SQLite + PostgreSQL.
 
 use super::records::RowLimits;
 
@@ -122,6 +121,10 @@ pub const RECORD_RESOLUTION: &str = "Resolution_resolution";
 /// `UserLanguage.getLanguage`: visits by their stored browser language, as stored (the report
 /// reads the language code out of it, as Matomo's record builder does before it archives).
 pub const RECORD_LANGUAGE: &str = "UserLanguage_language";
+
+/// `UserCountry.getCountry`: visits and conversions by `location_country` (`UserCountry`'s
+/// `Locations` record builder).
+pub const RECORD_COUNTRY: &str = "UserCountry_country";
 
 /// Matomo's `datatable_archiving_maximum_rows_standard` (`config/global.ini.php`).
 const STANDARD: RowLimits = RowLimits {
@@ -291,6 +294,15 @@ pub static VISIT_DIMENSIONS: &[VisitDimension] = &[
         grouping: Grouping::Values {
             visits: "location_browser_lang",
             conversions: None,
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
+    VisitDimension {
+        record: RECORD_COUNTRY,
+        grouping: Grouping::Values {
+            visits: "location_country",
+            conversions: Some("lv.location_country"),
             hours: Hours::No,
         },
         limits: STANDARD,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::labels;
 use crate::archive::dimensions::{
-    RECORD_BROWSERS, RECORD_DAYS_SINCE_LAST, RECORD_DEVICE_TYPES, RECORD_LANGUAGE,
+    RECORD_BROWSERS, RECORD_COUNTRY, RECORD_DAYS_SINCE_LAST, RECORD_DEVICE_TYPES, RECORD_LANGUAGE,
     RECORD_LOCAL_TIME, RECORD_OS, RECORD_PAGE_GAP, RECORD_RESOLUTION, RECORD_SERVER_TIME,
     RECORD_TIME_GAP,
 };
@@ -311,6 +311,17 @@ pub static CATALOGUE: &[Report] = &[
         DimensionLabels::Mapped {
             label: labels::language,
             metadata: labels::language_metadata,
+            fill: &[],
+        },
+    ),
+    dimension(
+        "UserCountry",
+        "getCountry",
+        "Country",
+        RECORD_COUNTRY,
+        DimensionLabels::Mapped {
+            label: labels::country,
+            metadata: labels::country_metadata,
             fill: &[],
         },
     ),

@@ -8,7 +8,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{format::php_urlencode, languages::LANGUAGE_NAMES};
+use super::{
+    format::php_urlencode,
+    names::{COUNTRY_NAMES, LANGUAGE_NAMES},
+};
 use crate::enrich::device;
 
 fn put(columns: &mut Map<String, Value>, name: &str, value: String) {
@@ -188,5 +191,74 @@ mod language_tests {
     #[test]
     fn the_language_names_are_sorted_for_the_binary_search() {
         assert!(LANGUAGE_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}
+
+/// The archived country code (lower case, `xx` or empty when unknown), with Matomo's merge of
+/// `ti` into `cn` (`UserCountry\API::getCountry`).
+fn country_code(value: &str) -> String {
+    match value.to_lowercase().as_str() {
+        "" => "xx".to_owned(),
+        "ti" => "cn".to_owned(),
+        code => code.to_owned(),
+    }
+}
+
+/// `UserCountry.getCountry`: the country's English name (`countryTranslate`: Intl's name, then
+/// UserCountry's special codes, else `Unknown`).
+pub(super) fn country(value: &str) -> String {
+    let code = country_code(value);
+    let special = [
+        ("a1", "Anonymous proxy"),
+        ("a2", "Satellite provider"),
+        ("cat", "Catalan-speaking communities"),
+        ("o1", "Other country"),
+    ];
+    COUNTRY_NAMES
+        .iter()
+        .chain(special.iter())
+        .find(|(known, _)| *known == code)
+        .map_or("Unknown", |(_, name)| name)
+        .to_owned()
+}
+
+/// `code`, the flag `logo`, `segment=countryCode==<code>` and `logoHeight` 16.
+pub(super) fn country_metadata(value: &str, columns: &mut Map<String, Value>) {
+    let code = country_code(value);
+    put(columns, "code", code.clone());
+    put(
+        columns,
+        "logo",
+        format!("plugins/Morpheus/icons/dist/flags/{code}.png"),
+    );
+    put(
+        columns,
+        "segment",
+        format!("countryCode=={}", php_urlencode(&code)),
+    );
+    columns.insert("logoHeight".into(), Value::from(16));
+}
+
+#[cfg(test)]
+mod country_tests {
+    use super::*;
+
+    #[test]
+    fn countries_are_named_and_coded_as_matomo() {
+        assert_eq!(country("us"), "United States");
+        assert_eq!(country("ti"), "China");
+        assert_eq!(country("xx"), "Unknown");
+        assert_eq!(country("a1"), "Anonymous proxy");
+        let mut columns = Map::new();
+        country_metadata("gb", &mut columns);
+        let keys: Vec<&str> = columns.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["code", "logo", "segment", "logoHeight"]);
+        assert_eq!(columns["segment"], "countryCode==gb");
+    }
+
+    #[test]
+    fn the_country_names_are_sorted_and_lower_case() {
+        assert!(COUNTRY_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(COUNTRY_NAMES.iter().all(|(c, _)| *c == c.to_lowercase()));
     }
 }

@@ -10,7 +10,7 @@ pub mod datatable;
 mod dimension;
 pub mod format;
 mod labels;
-mod languages;
+mod names;
 mod referrers;
 mod visits;
 
