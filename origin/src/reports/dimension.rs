@@ -54,7 +54,11 @@ pub(super) fn render(
             let hours = ServerHours::new(&tz, start);
             recs.into_iter()
                 .map(|rec| {
-                    let hour = rec.label.parse::<u32>().unwrap_or(0);
+                    // A visit without a local time (none is stored without one) keeps its
+                    // empty label rather than reading as midnight.
+                    let Ok(hour) = rec.label.parse::<u32>() else {
+                        return row(rec.label.clone(), rec, format!("{segment}=="));
+                    };
                     let value = if utc_segment {
                         (0..24)
                             .find(|utc| hours.local(*utc) == hour)
