@@ -213,7 +213,8 @@ fn visits_sql() -> String {
              referer_keyword, referer_url, visit_entry_idaction_url, visit_entry_idaction_name, \
              visit_exit_idaction_url, visit_exit_idaction_name, visit_first_action_time, \
              visitor_localtime, visitor_count_visits, visitor_seconds_since_last, \
-             visitor_returning, config_device_type, config_browser_name, config_os, \
+             visitor_returning, config_device_type, config_browser_name, config_browser_engine, \
+             config_os, \
              config_resolution, location_browser_lang, location_country FROM log_visit \
              WHERE idsite = $1 AND visit_last_action_time >= $2 AND visit_last_action_time < $3) \
              SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {no_label}, \

@@ -7,7 +7,7 @@
 //! materialized CTE `v` of `day::visits_sql`): `visit_first_action_time`, `visitor_localtime`,
 //! `visit_total_time`, `visit_total_actions`, `visitor_count_visits`,
 //! `visitor_seconds_since_last`, `visitor_returning`, `config_device_type`,
-//! `config_browser_name`, `config_os`, `config_resolution`, `location_browser_lang`,
+//! `config_browser_name`, `config_browser_engine`, `config_os`, `config_resolution`, `location_browser_lang`,
 //! `location_country`. They are portable SQLite + PostgreSQL.
 
 use super::records::RowLimits;
@@ -115,6 +115,8 @@ pub const RECORD_DEVICE_TYPES: &str = "DevicesDetection_types";
 pub const RECORD_BROWSERS: &str = "DevicesDetection_browsers";
 /// `DevicesDetection.getOsFamilies`: visits by OS code (the report groups codes by family).
 pub const RECORD_OS: &str = "DevicesDetection_os";
+/// `DevicesDetection.getBrowserEngines`: visits by `config_browser_engine`, no goal metrics.
+pub const RECORD_BROWSER_ENGINES: &str = "DevicesDetection_browserEngines";
 /// `Resolution.getResolution`.
 pub const RECORD_RESOLUTION: &str = "Resolution_resolution";
 
@@ -274,6 +276,15 @@ pub static VISIT_DIMENSIONS: &[VisitDimension] = &[
         record: RECORD_OS,
         grouping: Grouping::Values {
             visits: "config_os",
+            conversions: None,
+            hours: Hours::No,
+        },
+        limits: STANDARD,
+    },
+    VisitDimension {
+        record: RECORD_BROWSER_ENGINES,
+        grouping: Grouping::Values {
+            visits: "config_browser_engine",
             conversions: None,
             hours: Hours::No,
         },

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 
 use super::labels;
 use crate::archive::dimensions::{
-    RECORD_BROWSERS, RECORD_COUNTRY, RECORD_DAYS_SINCE_LAST, RECORD_DEVICE_TYPES, RECORD_LANGUAGE,
-    RECORD_LOCAL_TIME, RECORD_OS, RECORD_PAGE_GAP, RECORD_RESOLUTION, RECORD_SERVER_TIME,
-    RECORD_TIME_GAP,
+    RECORD_BROWSERS, RECORD_BROWSER_ENGINES, RECORD_COUNTRY, RECORD_DAYS_SINCE_LAST,
+    RECORD_DEVICE_TYPES, RECORD_LANGUAGE, RECORD_LOCAL_TIME, RECORD_OS, RECORD_PAGE_GAP,
+    RECORD_RESOLUTION, RECORD_SERVER_TIME, RECORD_TIME_GAP,
 };
 
 /// One report method.
@@ -289,6 +289,17 @@ pub static CATALOGUE: &[Report] = &[
         DimensionLabels::Mapped {
             label: labels::os_family,
             metadata: labels::os_family_metadata,
+            fill: &[],
+        },
+    ),
+    dimension(
+        "DevicesDetection",
+        "getBrowserEngines",
+        "Browser engines",
+        RECORD_BROWSER_ENGINES,
+        DimensionLabels::Mapped {
+            label: labels::browser_engine,
+            metadata: labels::browser_engine_metadata,
             fill: &[],
         },
     ),

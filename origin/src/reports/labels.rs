@@ -262,3 +262,53 @@ mod country_tests {
         assert!(COUNTRY_NAMES.iter().all(|(c, _)| *c == c.to_lowercase()));
     }
 }
+
+/// `DevicesDetection.getBrowserEngines`: `getBrowserEngineName` (legacy type names mapped to
+/// engines, Matomo's display names, else the engine itself, `Unknown` when empty).
+pub(super) fn browser_engine(value: &str) -> String {
+    let engine = match value {
+        "ie" => "Trident",
+        "gecko" => "Gecko",
+        "khtml" => "KHTML",
+        "webkit" => "WebKit",
+        "opera" => "Presto",
+        "unknown" => "",
+        other => other,
+    };
+    match engine {
+        "" => "Unknown",
+        "Trident" => "Trident (IE)",
+        "Gecko" => "Gecko (Firefox)",
+        "KHTML" => "KHTML (Konqueror)",
+        "Presto" => "Presto (Opera)",
+        "WebKit" => "WebKit (Safari)",
+        "Blink" => "Blink (Chrome, Opera)",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// `segment=browserEngine==<engine>` (`AddSegmentValue`: the archived value, empty included).
+pub(super) fn browser_engine_metadata(value: &str, columns: &mut Map<String, Value>) {
+    put(
+        columns,
+        "segment",
+        format!("browserEngine=={}", php_urlencode(value)),
+    );
+}
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+
+    #[test]
+    fn engines_are_named_as_matomo() {
+        assert_eq!(browser_engine("Blink"), "Blink (Chrome, Opera)");
+        assert_eq!(browser_engine("Edge"), "Edge");
+        assert_eq!(browser_engine(""), "Unknown");
+        assert_eq!(browser_engine("webkit"), "WebKit (Safari)");
+        let mut columns = Map::new();
+        browser_engine_metadata("", &mut columns);
+        assert_eq!(columns["segment"], "browserEngine==");
+    }
+}
