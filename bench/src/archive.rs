@@ -148,7 +148,8 @@ pub async fn worker(url: &str, from: NaiveDate, to: NaiveDate, job: Job) -> anyh
         Job::Scan => scan(url, &sites, from, to).await?,
         Job::Archive | Job::Days => {
             for site in &sites {
-                let archiver = SiteArchiver::new(&store, site, now);
+                let archiver =
+                    SiteArchiver::new(&store, site, now, origin::archive::Settings::default());
                 let mut months: Vec<Period> = Vec::new();
                 for day in periods::days(from, to) {
                     archiver.get(periods::day(day), Mode::Force).await?;

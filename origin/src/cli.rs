@@ -289,11 +289,8 @@ impl Cli {
             Command::User(command) => users(&open(&config).await?, command).await,
             Command::Archive(args) => {
                 let store = open(&config).await?;
-                crate::archive::configure(crate::archive::Settings {
-                    browser_trigger: config.archiving.browser_trigger,
-                    today_ttl: config.archiving.today_ttl_secs,
-                });
-                crate::archive::cli::archive(&store, &args).await
+                let settings = crate::archive::Settings::from(&config.archiving);
+                crate::archive::cli::archive(&store, &args, settings).await
             }
             Command::InvalidateReportData(args) => {
                 let store = open(&config).await?;

@@ -12,6 +12,7 @@ pub mod enrich;
 pub mod http;
 mod lru;
 pub mod metrics;
+pub mod period;
 pub mod reports;
 pub mod segment;
 pub mod startup;

@@ -56,15 +56,12 @@ impl App {
             fingerprint_key,
             config.ip_anonymisation_bytes,
         );
-        crate::archive::configure(crate::archive::Settings {
-            browser_trigger: config.archiving.browser_trigger,
-            today_ttl: config.archiving.today_ttl_secs,
-        });
         let scheduler = config.archiving.scheduler.then(|| {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let task = crate::archive::spawn_scheduler(
                 store.clone(),
                 std::time::Duration::from_secs(config.archiving.scheduler_interval_secs.max(1)),
+                crate::archive::Settings::from(&config.archiving),
                 stopped,
             );
             (task, stop)

@@ -120,86 +120,7 @@ async fn bulk(state: &AppState, params: &ApiParams, caller: &Caller) -> ApiResul
 
 // ------------------------------------------------------------------ API.getReportMetadata
 
-/// (module, action, category, name) of the reports Edgemeter computes.
-const REPORTS: &[(&str, &str, &str, &str)] = &[
-    ("VisitsSummary", "get", "Visitors", "Visits Summary"),
-    ("Actions", "get", "Actions", "Actions - Main metrics"),
-    ("Actions", "getPageUrls", "Actions", "Page URLs"),
-    ("Actions", "getEntryPageUrls", "Actions", "Entry pages"),
-    ("Actions", "getExitPageUrls", "Actions", "Exit pages"),
-    ("Actions", "getPageTitles", "Actions", "Page titles"),
-    ("Actions", "getOutlinks", "Actions", "Outlinks"),
-    ("Actions", "getDownloads", "Actions", "Downloads"),
-    (
-        "Actions",
-        "getSiteSearchKeywords",
-        "Actions",
-        "Site Search Keywords",
-    ),
-    ("Referrers", "getReferrerType", "Referrers", "Channel Type"),
-    ("Referrers", "getAll", "Referrers", "Referrers"),
-    ("Referrers", "getKeywords", "Referrers", "Keywords"),
-    (
-        "Referrers",
-        "getSearchEngines",
-        "Referrers",
-        "Search Engines",
-    ),
-    ("Referrers", "getWebsites", "Referrers", "Websites"),
-    ("Referrers", "getSocials", "Referrers", "Social Networks"),
-    ("Referrers", "getCampaigns", "Referrers", "Campaigns"),
-    ("DevicesDetection", "getType", "Visitors", "Device type"),
-    ("DevicesDetection", "getBrowsers", "Visitors", "Browsers"),
-    (
-        "DevicesDetection",
-        "getOsFamilies",
-        "Visitors",
-        "Operating System families",
-    ),
-    (
-        "Resolution",
-        "getResolution",
-        "Visitors",
-        "Screen Resolution",
-    ),
-    ("UserCountry", "getCountry", "Visitors", "Country"),
-    (
-        "UserLanguage",
-        "getLanguage",
-        "Visitors",
-        "Browser language",
-    ),
-    (
-        "VisitTime",
-        "getVisitInformationPerLocalTime",
-        "Visitors",
-        "Visits per local time",
-    ),
-    (
-        "VisitTime",
-        "getVisitInformationPerServerTime",
-        "Visitors",
-        "Visits per server time",
-    ),
-    (
-        "VisitorInterest",
-        "getNumberOfVisitsPerVisitDuration",
-        "Visitors",
-        "Visits per visit duration",
-    ),
-    (
-        "VisitorInterest",
-        "getNumberOfVisitsPerPage",
-        "Visitors",
-        "Visits per number of pages",
-    ),
-    ("Events", "getCategory", "Events", "Event Categories"),
-    ("Events", "getAction", "Events", "Event Actions"),
-    ("Events", "getName", "Events", "Event Names"),
-    ("Goals", "get", "Goals", "Goals"),
-];
-
-/// `API.getReportMetadata`: the reports this server computes (those `crate::reports` accepts),
+/// `API.getReportMetadata`: the reports of the catalogue (`crate::reports::catalogue`),
 /// with `category`, `name`, `module`, `action`. Matomo's richer fields (`metrics`,
 /// `processedMetrics`, `uniqueId`...) are not produced yet.
 async fn report_metadata(
@@ -215,13 +136,16 @@ async fn report_metadata(
     } else {
         require_some(state, caller, Access::View).await?;
     }
-    let rows = REPORTS
+    let rows = crate::reports::catalogue::CATALOGUE
         .iter()
-        .filter(|(module, action, _, _)| {
-            crate::reports::is_report_method(&format!("{module}.{action}"))
-        })
-        .map(|(module, action, category, name)| {
-            json!({"category": category, "name": name, "module": module, "action": action})
+        .filter_map(|report| {
+            let (category, name) = report.metadata?;
+            Some(json!({
+                "category": category,
+                "name": name,
+                "module": report.module,
+                "action": report.action,
+            }))
         })
         .collect();
     Ok(Output::Array(Value::Array(rows)))

@@ -562,8 +562,11 @@ async fn plan_site(
         Dates::Multi(periods) => (periods, true),
     };
     // All periods of one request are of the same kind, so of the same mode.
-    let mode = periods.first().map_or(Mode::ReadOnly, archive::report_mode);
-    let lookups = SiteArchiver::new(&state.store, &info.site, now)
+    let settings = archive::Settings::from(&state.config.archiving);
+    let mode = periods
+        .first()
+        .map_or(Mode::ReadOnly, |period| settings.report_mode(period));
+    let lookups = SiteArchiver::new(&state.store, &info.site, now, settings)
         .lookup(&periods, mode)
         .await?;
     Ok(SitePlan {
@@ -582,7 +585,12 @@ async fn produce_planned(
 ) -> ApiResult<Output> {
     let mut per_site = Vec::with_capacity(plan.sites.len());
     for site in &plan.sites {
-        let archiver = SiteArchiver::new(&state.store, &site.info.site, plan.now);
+        let archiver = SiteArchiver::new(
+            &state.store,
+            &site.info.site,
+            plan.now,
+            archive::Settings::from(&state.config.archiving),
+        );
         let mut entries = Vec::with_capacity(site.lookups.len());
         for lookup in &site.lookups {
             let request = report_request(params, method, &site.info, lookup.period);

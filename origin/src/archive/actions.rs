@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{
     data::{ArchiveData, Rec, Table},
-    day, limits,
+    day,
+    records::RowLimits,
 };
 use crate::{
     enrich::url,
@@ -741,7 +742,8 @@ pub(crate) fn archive(day: &DayActions, data: &mut ArchiveData) {
         RECORD_SITE_SEARCH,
     ] {
         let mut table = trees.remove(record).unwrap_or_default().finish();
-        table.truncate(limits::ACTIONS, limits::SUBTABLE_ACTIONS, "nb_visits");
+        let limits = RowLimits::ACTIONS;
+        table.truncate(limits.rows, limits.subtable_rows, "nb_visits");
         data.blobs.insert(record.to_owned(), table);
     }
 }

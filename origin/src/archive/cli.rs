@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::{periods, process_invalidations, run_once, storage, Mode, SiteArchiver};
 use crate::{
     cli::{ArchiveArgs, InvalidateArgs},
-    reports::{Period, PeriodKind},
+    period::{Period, PeriodKind},
     store::Store,
 };
 
@@ -58,13 +58,17 @@ async fn sites(store: &Store, only: &[i64]) -> anyhow::Result<Vec<crate::store::
 }
 
 /// `edgemeter archive`.
-pub async fn archive(store: &Store, args: &ArchiveArgs) -> anyhow::Result<()> {
+pub async fn archive(
+    store: &Store,
+    args: &ArchiveArgs,
+    settings: super::Settings,
+) -> anyhow::Result<()> {
     let now = crate::store::now_unix();
     let Some(range) = &args.force_date_range else {
         if !args.force_idsites.is_empty() {
             eprintln!("note: without --force-date-range every site is archived");
         }
-        let outcome = run_once(store, now).await?;
+        let outcome = run_once(store, now, settings).await?;
         eprintln!(
             "archived {} archives, consumed {} invalidations, {} sites failed",
             outcome.archived, outcome.invalidations, outcome.errors
@@ -93,7 +97,7 @@ pub async fn archive(store: &Store, args: &ArchiveArgs) -> anyhow::Result<()> {
         eprintln!("consumed {invalidations} invalidations");
     }
     for site in sites(store, &args.force_idsites).await? {
-        let archiver = SiteArchiver::new(store, &site, now);
+        let archiver = SiteArchiver::new(store, &site, now, settings);
         eprintln!(
             "site {} ({}): archiving {start} to {end} ({})",
             site.idsite,

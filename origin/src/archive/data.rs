@@ -156,8 +156,11 @@ impl Table {
             .unwrap_or_else(|| Rec::new(OTHERS_LABEL));
         for row in &cut {
             let mut flat = row.clone();
-            // The summary row has no subtable of its own.
+            // The summary row has no subtable of its own, and no URL or other text metadata:
+            // it stands for many rows, so it must never read as the first one it folded in
+            // (Matomo's summary row carries only its label and metrics).
             flat.sub = None;
+            flat.meta.clear();
             others.merge(&flat, false);
         }
         self.rows.push(others);
@@ -249,6 +252,31 @@ mod tests {
         let labels: Vec<&str> = t.rows.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(labels, ["r5", "r4", "Others"]);
         assert_eq!(t.rows[2].get("nb_visits"), 6.0);
+    }
+
+    #[test]
+    fn the_others_row_keeps_no_url_of_the_rows_it_folds_in() {
+        let mut folder = Rec::new("good");
+        folder.sub = Some(Table {
+            rows: (1..=5)
+                .map(|i| {
+                    let mut page = rec(&format!("/{i}"), f64::from(i));
+                    page.meta
+                        .insert("url".into(), format!("https://shop.example.com/good/{i}"));
+                    page
+                })
+                .collect(),
+        });
+        let mut t = Table { rows: vec![folder] };
+        t.truncate(10, 3, "nb_visits");
+        let sub = t.rows[0].sub.as_ref().unwrap();
+        let others = sub.rows.iter().find(|r| r.label == OTHERS_LABEL).unwrap();
+        assert_eq!(others.get("nb_visits"), 6.0);
+        assert!(others.meta.is_empty(), "{:?}", others.meta);
+        assert_eq!(
+            sub.rows[0].meta["url"], "https://shop.example.com/good/5",
+            "kept rows keep their URL"
+        );
     }
 
     #[test]

@@ -33,11 +33,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::{
     actions,
     data::{ArchiveData, Rec, Table},
-    limits,
+    dimensions::{Grouping, Hours, VisitDimension, VISIT_DIMENSIONS},
+    records::RowLimits,
 };
 use crate::{
     enrich::referrer::{self, KEYWORD_NOT_DEFINED},
     store::{on_db, Result, Store},
+    tracker::SiteTz,
 };
 
 /// The visits of one group with their summed metrics: the day's totals (`VisitsSummary.get`),
@@ -81,6 +83,8 @@ pub(crate) struct VisitRow {
     pub referer_name: Option<String>,
     pub referer_keyword: Option<String>,
     pub referer_url: Option<String>,
+    /// The group's value in a visit-dimension part.
+    pub label: Option<String>,
     pub metrics: String,
 }
 
@@ -118,6 +122,19 @@ pub(crate) fn packed(expressions: &[&str]) -> String {
         .map(|e| format!("CAST({e} AS TEXT)"))
         .collect();
     texts.join(" || ',' || ")
+}
+
+/// Reads a column written by [`packed`] with any number of expressions.
+pub(crate) fn unpack_all(text: &str) -> Result<Vec<i64>> {
+    text.split(',')
+        .map(|part| {
+            part.parse().map_err(|_| {
+                crate::store::StoreError::Db(sqlx::Error::Decode(
+                    format!("packed metrics {text:?} are not integers").into(),
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Reads a column written by [`packed`] with `N` expressions.
@@ -161,6 +178,7 @@ fn visits_sql() -> String {
     let no_id = "CAST(NULL AS BIGINT)";
     let no_referrer = "CAST(NULL AS BIGINT) AS kind, CAST(NULL AS TEXT) AS referer_name, \
          CAST(NULL AS TEXT) AS referer_keyword, CAST(NULL AS TEXT) AS referer_url";
+    let no_label = "CAST(NULL AS TEXT) AS label";
     let url = |column: &str| format!("CASE WHEN {column} > 0 THEN {column} END");
     let title = |name: &str, url: &str| {
         format!(
@@ -171,25 +189,43 @@ fn visits_sql() -> String {
     let keyed = |part: i64, key: String| {
         format!(
             "SELECT CAST({part} AS BIGINT) AS part, CAST({key} AS BIGINT) AS id, {no_referrer}, \
-             {metrics} FROM v GROUP BY 2"
+             {no_label}, {metrics} FROM v GROUP BY 2"
         )
+    };
+    let dimension = |(i, dimension): (usize, &VisitDimension)| {
+        let part = DIMENSION_PARTS + i as i64;
+        let head = format!("SELECT CAST({part} AS BIGINT) AS part, {no_id} AS id, {no_referrer}");
+        match &dimension.grouping {
+            Grouping::Values { visits, .. } => {
+                format!("{head}, CAST({visits} AS TEXT) AS label, {metrics} FROM v GROUP BY 7")
+            }
+            Grouping::Ranges { .. } => {
+                let counts = dimension.grouping.range_counts_sql().unwrap_or_default();
+                let counts: Vec<&str> = counts.iter().map(String::as_str).collect();
+                format!("{head}, {no_label}, {} AS metrics FROM v", packed(&counts))
+            }
+        }
     };
     [
         format!(
             "WITH v AS MATERIALIZED (SELECT idvisitor, user_id, visit_total_actions, \
              visit_total_time, visit_goal_converted, referer_type, referer_name, \
              referer_keyword, referer_url, visit_entry_idaction_url, visit_entry_idaction_name, \
-             visit_exit_idaction_url, visit_exit_idaction_name FROM log_visit \
+             visit_exit_idaction_url, visit_exit_idaction_name, visit_first_action_time, \
+             visitor_localtime, visitor_count_visits, visitor_seconds_since_last, \
+             visitor_returning, config_device_type, config_browser_name, config_browser_engine, \
+             config_os, \
+             config_resolution, location_browser_lang, location_country FROM log_visit \
              WHERE idsite = $1 AND visit_last_action_time >= $2 AND visit_last_action_time < $3) \
-             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {metrics} \
-             FROM v"
+             SELECT CAST(0 AS BIGINT) AS part, {no_id} AS id, {no_referrer}, {no_label}, \
+             {metrics} FROM v"
         ),
         // A missing or 0 referrer type is a direct entry (`makeReferrerTypeNonEmpty`).
         format!(
             "SELECT CAST(1 AS BIGINT) AS part, {no_id} AS id, \
              CAST(CASE WHEN referer_type IS NULL OR referer_type = 0 THEN 1 \
              ELSE referer_type END AS BIGINT) AS kind, referer_name, referer_keyword, referer_url, \
-             {metrics} FROM v GROUP BY 3, 4, 5, 6"
+             {no_label}, {metrics} FROM v GROUP BY 3, 4, 5, 6"
         ),
         keyed(2, url("visit_entry_idaction_url")),
         keyed(
@@ -202,16 +238,106 @@ fn visits_sql() -> String {
             title("visit_exit_idaction_name", "visit_exit_idaction_url"),
         ),
     ]
+    .into_iter()
+    .chain(VISIT_DIMENSIONS.iter().enumerate().map(dimension))
+    .collect::<Vec<_>>()
     .join(" UNION ALL ")
 }
 
-/// The day's visits: totals, referrer groups and entry/exit groups.
+/// The first part of [`visits_sql`] that groups by a visit dimension: part
+/// `DIMENSION_PARTS + i` is `VISIT_DIMENSIONS[i]`.
+const DIMENSION_PARTS: i64 = 6;
+
+/// The day's visits grouped by one visit dimension, as [`load_visits`] reads them.
+#[derive(Debug, Default)]
+pub(crate) struct DimensionRows {
+    /// Per label of a grouped dimension, its visits.
+    pub groups: Vec<(String, VisitGroup)>,
+    /// A ranged dimension's visit counts, in `Grouping::range_labels` order.
+    pub counts: Vec<i64>,
+    /// Per label and goal, the conversions (see [`load_dimension_conversions`]).
+    pub conversions: Vec<DimensionConversion>,
+}
+
+/// The conversions of one goal in one group of a visit dimension.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct DimensionConversion {
+    pub part: i64,
+    pub label: Option<String>,
+    pub idgoal: i64,
+    pub conversions: i64,
+    pub converted_visits: i64,
+    pub revenue: f64,
+}
+
+/// The day's conversions grouped by the `conversions` expression of every visit dimension that
+/// has one, in one statement (`part` as in [`visits_sql`]), into `dimensions`.
+async fn load_dimension_conversions(
+    store: &Store,
+    idsite: i64,
+    from: i64,
+    to: i64,
+    dimensions: &mut [DimensionRows],
+) -> Result<()> {
+    let parts: Vec<String> = VISIT_DIMENSIONS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, dimension)| {
+            let Grouping::Values {
+                conversions: Some(sql),
+                ..
+            } = dimension.grouping
+            else {
+                return None;
+            };
+            Some(format!(
+                "SELECT CAST({} AS BIGINT) AS part, CAST({sql} AS TEXT) AS label, c.idgoal, \
+                 CAST(COUNT(*) AS BIGINT) AS conversions, \
+                 CAST(COUNT(DISTINCT c.idvisit) AS BIGINT) AS converted_visits, \
+                 CAST(COALESCE(SUM(c.revenue), 0) AS DOUBLE PRECISION) AS revenue \
+                 FROM log_conversion c JOIN log_visit lv ON lv.idvisit = c.idvisit \
+                 WHERE c.idsite = $1 AND c.server_time >= $2 AND c.server_time < $3 \
+                 AND c.idgoal >= 0 GROUP BY 2, 3",
+                DIMENSION_PARTS + i as i64
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let sql = parts.join(" UNION ALL ");
+    let rows: Vec<DimensionConversion> = on_db!(&store.db, pool => {
+        sqlx::query_as(&sql)
+            .bind(idsite)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+    });
+    for row in rows {
+        let i = usize::try_from(row.part - DIMENSION_PARTS).unwrap_or(usize::MAX);
+        dimensions
+            .get_mut(i)
+            .ok_or_else(|| bad_part(row.part))?
+            .conversions
+            .push(row);
+    }
+    Ok(())
+}
+
+/// The day's visits: totals, referrer groups, entry/exit groups and the visit-dimension groups
+/// (one [`DimensionRows`] per [`VISIT_DIMENSIONS`] entry, in its order).
 async fn load_visits(
     store: &Store,
     idsite: i64,
     from: i64,
     to: i64,
-) -> Result<(VisitGroup, Vec<VisitGroup>, Vec<actions::EntryExit>)> {
+) -> Result<(
+    VisitGroup,
+    Vec<VisitGroup>,
+    Vec<actions::EntryExit>,
+    Vec<DimensionRows>,
+)> {
     let sql = visits_sql();
     let rows: Vec<VisitRow> = on_db!(&store.db, pool => {
         sqlx::query_as(&sql)
@@ -224,13 +350,31 @@ async fn load_visits(
     let mut totals = VisitGroup::default();
     let mut groups = Vec::new();
     let mut entry_exit = Vec::new();
+    let mut dimensions: Vec<DimensionRows> = VISIT_DIMENSIONS
+        .iter()
+        .map(|_| DimensionRows::default())
+        .collect();
     for row in rows {
         let (part, id) = (row.part, row.id);
+        if part >= DIMENSION_PARTS {
+            let i = usize::try_from(part - DIMENSION_PARTS).unwrap_or(usize::MAX);
+            let (Some(rows), Some(dimension)) = (dimensions.get_mut(i), VISIT_DIMENSIONS.get(i))
+            else {
+                return Err(bad_part(part));
+            };
+            if matches!(dimension.grouping, Grouping::Ranges { .. }) {
+                rows.counts = unpack_all(&row.metrics)?;
+            } else {
+                let label = row.label.clone().unwrap_or_default();
+                rows.groups.push((label, row.into_group()?));
+            }
+            continue;
+        }
         let g = row.into_group()?;
         match part {
             0 => totals = g,
             1 => groups.push(g),
-            part => entry_exit.push(actions::EntryExit {
+            2..=5 => entry_exit.push(actions::EntryExit {
                 side: i64::from(part >= 4),
                 id,
                 visits: g.visits,
@@ -239,9 +383,17 @@ async fn load_visits(
                 visit_length: g.visit_length,
                 bounces: g.bounces,
             }),
+            part => return Err(bad_part(part)),
         }
     }
-    Ok((totals, groups, entry_exit))
+    Ok((totals, groups, entry_exit, dimensions))
+}
+
+/// A part number [`visits_sql`] does not write.
+fn bad_part(part: i64) -> crate::store::StoreError {
+    crate::store::StoreError::Db(sqlx::Error::Decode(
+        format!("the day's visit scan returned part {part}, which no grouping writes").into(),
+    ))
 }
 
 async fn load_conversions(
@@ -264,9 +416,21 @@ async fn load_conversions(
     }))
 }
 
-/// Computes the archive of the day whose UTC bounds are `[from, to)`.
-pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Result<ArchiveData> {
-    let (totals, groups, entry_exit) = load_visits(store, idsite, from, to).await?;
+/// Computes the archive of the day whose UTC bounds are `[from, to)` in the site's time zone
+/// `tz`: VisitsSummary, Referrers, Actions and every visit-dimension record.
+pub async fn archive_day(
+    store: &Store,
+    idsite: i64,
+    tz: &SiteTz,
+    from: i64,
+    to: i64,
+) -> Result<ArchiveData> {
+    let (totals, groups, entry_exit, mut dimensions) = load_visits(store, idsite, from, to).await?;
+    // A day without visits has no visit-dimension rows to attribute conversions to (Matomo
+    // archives nothing for it): its conversion query is skipped.
+    if totals.visits > 0 {
+        load_dimension_conversions(store, idsite, from, to, &mut dimensions).await?;
+    }
     let conversions = load_conversions(store, idsite, from, to).await?;
     let mut action_rows = actions::load(store, idsite, from, to).await?;
     action_rows.entry_exit = entry_exit;
@@ -274,7 +438,118 @@ pub async fn archive_day(store: &Store, idsite: i64, from: i64, to: i64) -> Resu
     visits_summary(&totals, &mut data.numeric);
     referrer_tables(&groups, &conversions, &mut data.blobs);
     actions::archive(&action_rows, &mut data);
+    let hours = ServerHours::new(tz, from);
+    for (dimension, rows) in VISIT_DIMENSIONS.iter().zip(dimensions) {
+        let table = dimension_table(dimension, rows, &hours);
+        data.blobs.insert(dimension.record.to_owned(), table);
+    }
     Ok(data)
+}
+
+/// Turns a UTC hour into the site's hour on the archived day, as Matomo's
+/// `convertTimeToLocalTimezone` (VisitTime's `ServerTime` record builder): the UTC date of the
+/// day's start at that hour, read in the site's time zone.
+pub(crate) struct ServerHours {
+    local: [u32; 24],
+}
+
+impl ServerHours {
+    pub(crate) fn new(tz: &SiteTz, day_start: i64) -> Self {
+        let midnight = day_start.div_euclid(86_400) * 86_400;
+        let mut local = [0; 24];
+        for (hour, slot) in local.iter_mut().enumerate() {
+            *slot = tz.local_hour(midnight + hour as i64 * 3600);
+        }
+        Self { local }
+    }
+
+    /// The site's hour of the UTC hour `utc`.
+    pub(crate) fn local(&self, utc: u32) -> u32 {
+        self.local[utc as usize % 24]
+    }
+}
+
+/// Sets a row's visit metrics (the columns of `LogAggregator::queryVisitsByDimension`).
+fn put_visit_metrics(rec: &mut Rec, group: &VisitGroup) {
+    for (name, value) in [
+        ("nb_uniq_visitors", group.uniq_visitors),
+        ("nb_visits", group.visits),
+        ("nb_actions", group.actions),
+        ("nb_users", group.users),
+        ("max_actions", group.max_actions),
+        ("sum_visit_length", group.visit_length),
+        ("bounce_count", group.bounces),
+        ("nb_visits_converted", group.converted),
+    ] {
+        rec.m.insert(name.to_owned(), value as f64);
+    }
+}
+
+/// One visit-dimension table from its rows of the day's visit scan.
+pub(crate) fn dimension_table(
+    dimension: &VisitDimension,
+    rows: DimensionRows,
+    hours: &ServerHours,
+) -> Table {
+    let Grouping::Values {
+        hours: hour_kind, ..
+    } = dimension.grouping
+    else {
+        let labels = dimension.grouping.range_labels();
+        let rows = labels.into_iter().zip(rows.counts).map(|(label, count)| {
+            let mut rec = Rec::new(label);
+            rec.m.insert("nb_visits".into(), count as f64);
+            rec
+        });
+        return Table {
+            rows: rows.collect(),
+        };
+    };
+    let label_of = |label: Option<String>| {
+        let label = label.unwrap_or_default();
+        match (hour_kind, label.parse::<u32>()) {
+            (Hours::FromUtc, Ok(utc)) => hours.local(utc).to_string(),
+            _ => label,
+        }
+    };
+    let mut by_label: BTreeMap<String, Rec> = BTreeMap::new();
+    for (label, group) in rows.groups {
+        let label = label_of(Some(label));
+        let mut rec = Rec::new(label.clone());
+        put_visit_metrics(&mut rec, &group);
+        by_label
+            .entry(label.clone())
+            .or_insert_with(|| Rec::new(label))
+            .merge(&rec, false);
+    }
+    for conversion in rows.conversions {
+        let label = label_of(conversion.label);
+        let goal = by_label
+            .entry(label.clone())
+            .or_insert_with(|| Rec::new(label))
+            .goals
+            .entry(conversion.idgoal)
+            .or_default();
+        for (name, value) in [
+            ("nb_conversions", conversion.conversions as f64),
+            ("nb_visits_converted", conversion.converted_visits as f64),
+            ("revenue", conversion.revenue),
+        ] {
+            *goal.entry(name.to_owned()).or_default() += value;
+        }
+    }
+    if hour_kind != Hours::No {
+        for hour in 0..24 {
+            by_label.entry(hour.to_string()).or_insert_with(|| {
+                let mut rec = Rec::new(hour.to_string());
+                put_visit_metrics(&mut rec, &VisitGroup::default());
+                rec
+            });
+        }
+    }
+    Table {
+        rows: by_label.into_values().collect(),
+    }
 }
 
 /// VisitsSummary's metrics (`VisitsSummary.get`).
@@ -534,7 +809,8 @@ fn referrer_tables(
     }
     for (record, tree) in trees {
         let mut table = tree.finish();
-        table.truncate(limits::REFERRERS, limits::SUBTABLE_REFERRERS, "nb_visits");
+        let limits = RowLimits::REFERRERS;
+        table.truncate(limits.rows, limits.subtable_rows, "nb_visits");
         blobs.insert(record.to_owned(), table);
     }
 }

@@ -13,7 +13,9 @@ pub mod cache;
 pub mod cli;
 pub mod data;
 pub mod day;
+pub mod dimensions;
 pub mod periods;
+pub mod records;
 pub mod storage;
 
 use std::{
@@ -21,7 +23,7 @@ use std::{
     pin::Pin,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, RwLock,
+        Arc,
     },
     time::Duration,
 };
@@ -33,20 +35,12 @@ pub use storage::Key;
 use storage::Status;
 
 use crate::{
-    reports::{Period, PeriodKind},
+    period::{Period, PeriodKind},
     store::{Result, Site, Store},
     tracker::SiteTz,
 };
 
-/// Matomo's `datatable_archiving_maximum_rows_*` defaults (`config/global.ini.php`).
-pub mod limits {
-    pub const REFERRERS: usize = 1000;
-    pub const SUBTABLE_REFERRERS: usize = 50;
-    pub const ACTIONS: usize = 500;
-    pub const SUBTABLE_ACTIONS: usize = 100;
-}
-
-/// Process-wide archiving settings (from `[archiving]` in the configuration).
+/// Archiving settings (from `[archiving]` in the configuration), passed to every archiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     /// Whether a report request archives a missing period on the fly (Matomo's
@@ -67,23 +61,25 @@ impl Default for Settings {
     }
 }
 
-static SETTINGS: RwLock<Settings> = RwLock::new(Settings {
-    browser_trigger: true,
-    today_ttl: 900,
-});
-
-/// Sets the archiving settings of this process (at startup).
-pub fn configure(settings: Settings) {
-    *SETTINGS
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+impl From<&crate::config::ArchivingConfig> for Settings {
+    fn from(config: &crate::config::ArchivingConfig) -> Self {
+        Self {
+            browser_trigger: config.browser_trigger,
+            today_ttl: config.today_ttl_secs,
+        }
+    }
 }
 
-/// The archiving settings of this process.
-pub fn settings() -> Settings {
-    *SETTINGS
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+impl Settings {
+    /// The mode a report request reads archives in: built on demand unless browser archiving
+    /// is off (ranges are always built, as Matomo's `archiving_range_force_on_browser_request`).
+    pub fn report_mode(&self, period: &Period) -> Mode {
+        if self.browser_trigger || period.kind == PeriodKind::Range {
+            Mode::Build
+        } else {
+            Mode::ReadOnly
+        }
+    }
 }
 
 /// What one archiving pass did.
@@ -133,7 +129,7 @@ pub struct SiteArchiver<'a> {
 }
 
 impl<'a> SiteArchiver<'a> {
-    pub fn new(store: &'a Store, site: &Site, now: i64) -> Self {
+    pub fn new(store: &'a Store, site: &Site, now: i64, settings: Settings) -> Self {
         let tz = SiteTz::parse(&site.timezone);
         Self {
             store,
@@ -141,7 +137,7 @@ impl<'a> SiteArchiver<'a> {
             today: tz.local_date(now),
             tz,
             now,
-            ttl: settings().today_ttl,
+            ttl: settings.today_ttl,
             built: AtomicUsize::new(0),
         }
     }
@@ -278,7 +274,7 @@ impl<'a> SiteArchiver<'a> {
     async fn build(&self, period: &Period, mode: Mode) -> Result<ArchiveData> {
         let (from, to) = periods::utc_bounds(&self.tz, period.start, period.end);
         if period.kind == PeriodKind::Day {
-            return day::archive_day(self.store, self.idsite, from, to).await;
+            return day::archive_day(self.store, self.idsite, &self.tz, from, to).await;
         }
         // Sub-periods are read or built, never forced: forcing applies to the asked period.
         let sub_mode = if mode == Mode::ReadOnly {
@@ -305,12 +301,13 @@ impl<'a> SiteArchiver<'a> {
             }
         }
         for (name, table) in &mut data.blobs {
-            let (limit, sub_limit) = if name.starts_with("Referrers") {
-                (limits::REFERRERS, limits::SUBTABLE_REFERRERS)
-            } else {
-                (limits::ACTIONS, limits::SUBTABLE_ACTIONS)
-            };
-            table.truncate(limit, sub_limit, "nb_visits");
+            let limits = records::limits(name).ok_or_else(|| {
+                crate::store::StoreError::Db(sqlx::Error::Decode(
+                    format!("the archive table {name:?} is in no record list (archive::records)")
+                        .into(),
+                ))
+            })?;
+            table.truncate(limits.rows, limits.subtable_rows, "nb_visits");
         }
         Ok(data)
     }
@@ -386,7 +383,7 @@ const HEAL_WINDOW_DAYS: u64 = 400;
 
 /// One archiving pass over every site: consume invalidations, then archive what is missing,
 /// invalidated or outdated (today after its TTL, yesterday once complete, gaps in the past).
-pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
+pub async fn run_once(store: &Store, now: i64, settings: Settings) -> Result<Outcome> {
     let mut outcome = Outcome {
         invalidations: process_invalidations(store).await?,
         ..Outcome::default()
@@ -395,7 +392,7 @@ pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
         let Some(site) = store.site(idsite).await? else {
             continue;
         };
-        let archiver = SiteArchiver::new(store, &site, now);
+        let archiver = SiteArchiver::new(store, &site, now, settings);
         if let Err(error) = archiver.heal(HEAL_WINDOW_DAYS).await {
             tracing::warn!(idsite, %error, "archiving failed");
             outcome.errors += 1;
@@ -410,11 +407,12 @@ pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
 pub fn spawn_scheduler(
     store: Store,
     interval: Duration,
+    settings: Settings,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match run_once(&store, crate::store::now_unix()).await {
+            match run_once(&store, crate::store::now_unix(), settings).await {
                 Ok(outcome) if outcome.archived > 0 || outcome.invalidations > 0 => {
                     tracing::info!(
                         archived = outcome.archived,
@@ -439,20 +437,15 @@ pub fn spawn_scheduler(
     })
 }
 
-/// The mode a report request reads archives in: built on demand unless browser archiving is off
-/// (ranges are always built, as Matomo's `archiving_range_force_on_browser_request`).
-pub fn report_mode(period: &Period) -> Mode {
-    if settings().browser_trigger || period.kind == PeriodKind::Range {
-        Mode::Build
-    } else {
-        Mode::ReadOnly
-    }
-}
-
-/// The archive `produce` reads for a report, in [`report_mode`].
-pub async fn for_report(store: &Store, site: &Site, period: Period) -> Result<Arc<ArchiveData>> {
-    let archiver = SiteArchiver::new(store, site, crate::store::now_unix());
-    archiver.get(period, report_mode(&period)).await
+/// The archive `produce` reads for a report, in [`Settings::report_mode`].
+pub async fn for_report(
+    store: &Store,
+    site: &Site,
+    period: Period,
+    settings: Settings,
+) -> Result<Arc<ArchiveData>> {
+    let archiver = SiteArchiver::new(store, site, crate::store::now_unix(), settings);
+    archiver.get(period, settings.report_mode(&period)).await
 }
 
 /// Marks invalidated the archive of `period` and every period above it (higher periods and

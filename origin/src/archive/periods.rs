@@ -4,7 +4,7 @@
 use chrono::{Datelike, Days, NaiveDate, TimeZone};
 
 use crate::{
-    reports::{Period, PeriodKind},
+    period::{Period, PeriodKind},
     tracker::SiteTz,
 };
 

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{
+    catalogue::ActionReport,
     finish_table,
     format::{num, php_urlencode, put_metrics, quotient, rounded},
     DataTable, ReportError, ReportOutput, ReportRequest, Row,
@@ -19,17 +20,6 @@ use crate::{
     },
     enrich::url,
 };
-
-pub(super) const METHODS: &[&str] = &[
-    "Actions.get",
-    "Actions.getPageUrls",
-    "Actions.getPageTitles",
-    "Actions.getEntryPageUrls",
-    "Actions.getExitPageUrls",
-    "Actions.getOutlinks",
-    "Actions.getDownloads",
-    "Actions.getSiteSearchKeywords",
-];
 
 /// Page metrics in Matomo's order (day names; other periods carry `sum_daily_*`).
 const PAGE_METRICS: &[&str] = &[
@@ -214,11 +204,20 @@ fn page_rows(table: &Table, ctx: &PageContext<'_>, path: &[&str], depth: usize) 
         }
         let mut columns = Map::new();
         let label = if flat && report != PageReport::Titles {
-            rec.meta
-                .get("url")
-                .map(|u| url::flat_page_label(u.split_once("://").map_or(u, |(_, r)| r)))
-                .unwrap_or(&rec.label)
-                .to_owned()
+            // A row without a URL (the "Others" row of a truncated folder) is labelled by its
+            // folder path, as Matomo's `Flattener` prefixes a summary row with its parents'
+            // labels (`core/API/DataTableManipulator/Flattener.php`), rooted at `/` like the
+            // other flat page labels: `/good/Others`; the top level's stays `Others`.
+            rec.meta.get("url").map_or_else(
+                || {
+                    if depth == 0 {
+                        rec.label.clone()
+                    } else {
+                        format!("/{}", here.join("/"))
+                    }
+                },
+                |u| url::flat_page_label(u.split_once("://").map_or(u, |(_, r)| r)).to_owned(),
+            )
         } else {
             rec.label.clone()
         };
@@ -363,9 +362,9 @@ fn search_rows(table: &Table) -> DataTable {
 }
 
 pub(super) fn render(
+    which: ActionReport,
     request: &ReportRequest<'_>,
     data: &ArchiveData,
-    _non_day: bool,
 ) -> Result<ReportOutput, ReportError> {
     let empty = Table::default();
     let blob = |name: &str| data.blobs.get(name).unwrap_or(&empty);
@@ -379,15 +378,76 @@ pub(super) fn render(
         };
         page_rows(blob(record), &ctx, &[], 0)
     };
-    let table = match request.method {
-        "Actions.get" => return Ok(ReportOutput::Metrics(get(data))),
-        "Actions.getPageUrls" => pages(PageReport::Urls, RECORD_PAGE_URLS),
-        "Actions.getEntryPageUrls" => pages(PageReport::Entry, RECORD_PAGE_URLS),
-        "Actions.getExitPageUrls" => pages(PageReport::Exit, RECORD_PAGE_URLS),
-        "Actions.getPageTitles" => pages(PageReport::Titles, RECORD_PAGE_TITLES),
-        "Actions.getOutlinks" => link_rows(blob(RECORD_OUTLINKS), request.flat),
-        "Actions.getDownloads" => link_rows(blob(RECORD_DOWNLOADS), request.flat),
-        _ => search_rows(blob(RECORD_SITE_SEARCH)),
+    let table = match which {
+        ActionReport::Get => return Ok(ReportOutput::Metrics(get(data))),
+        ActionReport::PageUrls => pages(PageReport::Urls, RECORD_PAGE_URLS),
+        ActionReport::EntryPageUrls => pages(PageReport::Entry, RECORD_PAGE_URLS),
+        ActionReport::ExitPageUrls => pages(PageReport::Exit, RECORD_PAGE_URLS),
+        ActionReport::PageTitles => pages(PageReport::Titles, RECORD_PAGE_TITLES),
+        ActionReport::Outlinks => link_rows(blob(RECORD_OUTLINKS), request.flat),
+        ActionReport::Downloads => link_rows(blob(RECORD_DOWNLOADS), request.flat),
+        ActionReport::SiteSearchKeywords => search_rows(blob(RECORD_SITE_SEARCH)),
     };
     finish_table(table, request).map(ReportOutput::Table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::fixture;
+
+    /// 122 pages under `/good/`, truncated to the archive's 100-row subtable limit.
+    fn truncated_folder() -> ArchiveData {
+        let mut folder = Rec::new("good");
+        folder.sub = Some(Table {
+            rows: (0..122)
+                .map(|i| {
+                    let mut page = Rec::new(format!("/{i}"));
+                    page.m.insert("nb_visits".into(), 1.0);
+                    page.m.insert("nb_hits".into(), 1.0);
+                    page.meta
+                        .insert("url".into(), format!("https://shop.example.com/good/{i}"));
+                    page
+                })
+                .collect(),
+        });
+        let mut table = Table { rows: vec![folder] };
+        table.truncate(500, 100, "nb_visits");
+        let mut data = ArchiveData::default();
+        data.blobs.insert(RECORD_PAGE_URLS.into(), table);
+        data
+    }
+
+    #[test]
+    fn a_flat_truncated_folder_shows_its_others_row_without_a_page_url() {
+        let site = fixture::site();
+        let mut request = fixture::request("Actions.getPageUrls", &site);
+        request.flat = true;
+        let ReportOutput::Table(table) =
+            render(ActionReport::PageUrls, &request, &truncated_folder()).unwrap()
+        else {
+            panic!("a table");
+        };
+        assert_eq!(table.rows.len(), 100);
+        let others = table
+            .rows
+            .iter()
+            .find(|row| row.label() == Some("/good/Others"))
+            .expect("the Others row");
+        assert_eq!(others.columns["nb_hits"], 23);
+        assert!(others.columns.get("url").is_none(), "{:?}", others.columns);
+        assert!(others.columns.get("segment").is_none());
+        // Every other row is one real page with its own URL and one hit.
+        for row in table
+            .rows
+            .iter()
+            .filter(|row| row.label() != Some("/good/Others"))
+        {
+            assert_eq!(row.columns["nb_hits"], 1, "{:?}", row.columns);
+            assert!(row.columns["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(row.label().unwrap()));
+        }
+    }
 }

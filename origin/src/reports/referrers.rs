@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{
+    catalogue::ReferrerReport,
     finish_table,
     format::{num, php_urlencode, put_goals, put_metrics},
     DataTable, ReportOutput, ReportRequest, Row,
@@ -18,16 +19,6 @@ use crate::{
     },
     enrich::referrer::{self, ReferrerType, KEYWORD_NOT_DEFINED},
 };
-
-pub(super) const METHODS: &[&str] = &[
-    "Referrers.getReferrerType",
-    "Referrers.getAll",
-    "Referrers.getWebsites",
-    "Referrers.getSearchEngines",
-    "Referrers.getKeywords",
-    "Referrers.getCampaigns",
-    "Referrers.getSocials",
-];
 
 /// The visit metrics in Matomo's order; day tables have the unique counts, other periods their
 /// daily sums (`sum_daily_*`, placed after the goals as Matomo's aggregation appends them).
@@ -195,25 +186,29 @@ fn all_rows(data: &ArchiveData) -> DataTable {
     }
 }
 
-pub(super) fn render(request: &ReportRequest<'_>, data: &ArchiveData) -> ReportOutput {
+pub(super) fn render(
+    which: ReferrerReport,
+    request: &ReportRequest<'_>,
+    data: &ArchiveData,
+) -> ReportOutput {
     let segment = |columns: &mut Map<String, Value>, value: String| {
         columns.insert("segment".into(), Value::from(value));
     };
-    let table = match request.method {
-        "Referrers.getReferrerType" => rows_of(data.blobs.get(RECORD_TYPE), |rec, columns| {
+    let table = match which {
+        ReferrerReport::Type => rows_of(data.blobs.get(RECORD_TYPE), |rec, columns| {
             let kind = kind_of(&rec.label);
             columns.insert("label".into(), Value::from(kind.label()));
             segment(columns, format!("referrerType=={}", kind.segment_value()));
             columns.insert("referrer_type".into(), num(f64::from(kind as u8)));
         }),
-        "Referrers.getAll" => all_rows(data),
-        "Referrers.getWebsites" => rows_of(data.blobs.get(RECORD_WEBSITES), |rec, columns| {
+        ReferrerReport::All => all_rows(data),
+        ReferrerReport::Websites => rows_of(data.blobs.get(RECORD_WEBSITES), |rec, columns| {
             segment(
                 columns,
                 format!("referrerName=={}", php_urlencode(&rec.label)),
             );
         }),
-        "Referrers.getSearchEngines" => {
+        ReferrerReport::SearchEngines => {
             rows_of(data.blobs.get(RECORD_SEARCH_ENGINES), |rec, columns| {
                 segment(
                     columns,
@@ -225,7 +220,7 @@ pub(super) fn render(request: &ReportRequest<'_>, data: &ArchiveData) -> ReportO
                 search_engine_meta(columns, &rec.label);
             })
         }
-        "Referrers.getKeywords" => rows_of(data.blobs.get(RECORD_KEYWORDS), |rec, columns| {
+        ReferrerReport::Keywords => rows_of(data.blobs.get(RECORD_KEYWORDS), |rec, columns| {
             segment(
                 columns,
                 format!(
@@ -234,7 +229,7 @@ pub(super) fn render(request: &ReportRequest<'_>, data: &ArchiveData) -> ReportO
                 ),
             );
         }),
-        "Referrers.getCampaigns" => rows_of(data.blobs.get(RECORD_CAMPAIGNS), |rec, columns| {
+        ReferrerReport::Campaigns => rows_of(data.blobs.get(RECORD_CAMPAIGNS), |rec, columns| {
             segment(
                 columns,
                 format!(
@@ -243,7 +238,7 @@ pub(super) fn render(request: &ReportRequest<'_>, data: &ArchiveData) -> ReportO
                 ),
             );
         }),
-        _ => rows_of(data.blobs.get(RECORD_SOCIALS), |rec, columns| {
+        ReferrerReport::Socials => rows_of(data.blobs.get(RECORD_SOCIALS), |rec, columns| {
             social_meta(columns, &rec.label);
             segment(
                 columns,

@@ -55,6 +55,16 @@ impl SiteTz {
         Self::Fixed(offset.unwrap_or_else(|| chrono::Utc.fix()))
     }
 
+    /// The site-local hour (0 to 23) of a UNIX time.
+    pub fn local_hour(&self, unix: i64) -> u32 {
+        use chrono::Timelike;
+        let utc = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
+        match self {
+            Self::Named(tz) => utc.with_timezone(tz).hour(),
+            Self::Fixed(offset) => utc.with_timezone(offset).hour(),
+        }
+    }
+
     /// The site-local calendar day of a UNIX time.
     pub fn local_date(&self, unix: i64) -> NaiveDate {
         let utc = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();

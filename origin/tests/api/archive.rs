@@ -76,7 +76,9 @@ async fn report(app: &TestApp, method: &str, period: Period) -> ReportOutput {
         id_subtable: None,
         id_goal: None,
     };
-    produce(&app.store, &request).await.unwrap()
+    produce(&app.store, &request, archive::Settings::default())
+        .await
+        .unwrap()
 }
 
 async fn summary(app: &TestApp, period: Period) -> Value {
@@ -176,11 +178,15 @@ async fn late_data_invalidates_the_day_and_the_periods_above(backend: Backend) {
     let app = no_scheduler(backend).await;
     scenario(&app).await;
     let now = origin::store::now_unix();
-    let first = archive::run_once(&app.store, now).await.unwrap();
+    let first = archive::run_once(&app.store, now, archive::Settings::default())
+        .await
+        .unwrap();
     assert!(first.archived >= 4, "{first:?}");
     assert!(first.invalidations >= 1);
     // A second pass has nothing to do: archives are stored and valid.
-    let again = archive::run_once(&app.store, now).await.unwrap();
+    let again = archive::run_once(&app.store, now, archive::Settings::default())
+        .await
+        .unwrap();
     assert_eq!(again.archived, 0, "{again:?}");
     let month = period(PeriodKind::Month, "2026-09-01", "2026-09-30");
     assert_eq!(summary(&app, month).await["nb_visits"], 3);
@@ -193,7 +199,9 @@ async fn late_data_invalidates_the_day_and_the_periods_above(backend: Backend) {
         )],
     )
     .await;
-    let late = archive::run_once(&app.store, now).await.unwrap();
+    let late = archive::run_once(&app.store, now, archive::Settings::default())
+        .await
+        .unwrap();
     assert_eq!(late.invalidations, 1);
     assert!(
         late.archived >= 4,
@@ -224,11 +232,20 @@ async fn missing_days_are_healed_and_new_york_days_are_local(backend: Backend) {
         )],
     )
     .await;
-    archive::run_once(&app.store, origin::store::now_unix())
-        .await
-        .unwrap();
+    archive::run_once(
+        &app.store,
+        origin::store::now_unix(),
+        archive::Settings::default(),
+    )
+    .await
+    .unwrap();
     let site = app.store.site(ny).await.unwrap().unwrap();
-    let archiver = archive::SiteArchiver::new(&app.store, &site, origin::store::now_unix());
+    let archiver = archive::SiteArchiver::new(
+        &app.store,
+        &site,
+        origin::store::now_unix(),
+        archive::Settings::default(),
+    );
     let day = archiver
         .get(
             period(PeriodKind::Day, "2026-09-01", "2026-09-01"),
@@ -305,7 +322,10 @@ async fn page_reports_attribute_time_and_goals_as_matomo(backend: Backend) {
                 id_subtable: None,
                 id_goal: None,
             };
-            match produce(store, &request).await.unwrap() {
+            match produce(store, &request, archive::Settings::default())
+                .await
+                .unwrap()
+            {
                 ReportOutput::Table(table) => table,
                 other => panic!("not a table: {other:?}"),
             }
@@ -385,7 +405,9 @@ async fn api_answers_follow_rebuilt_archives(backend: Backend) {
     let app = no_scheduler(backend).await;
     scenario(&app).await;
     let now = origin::store::now_unix();
-    archive::run_once(&app.store, now).await.unwrap();
+    archive::run_once(&app.store, now, archive::Settings::default())
+        .await
+        .unwrap();
     // Asked twice: the second answer may come from the answer cache and must be the same.
     for _ in 0..2 {
         assert_eq!(
@@ -405,7 +427,9 @@ async fn api_answers_follow_rebuilt_archives(backend: Backend) {
         )],
     )
     .await;
-    archive::run_once(&app.store, now).await.unwrap();
+    archive::run_once(&app.store, now, archive::Settings::default())
+        .await
+        .unwrap();
     // The archives were rebuilt (in the same second, even): the cached answers are not served.
     assert_eq!(
         api_summary(&app, "month", "2026-09-01").await["nb_visits"],
