@@ -36,6 +36,7 @@ counters! {
     requests_invalid_total: "Tracking requests whose parameters were malformed.",
     requests_duplicate_total: "Edge requests already stored (retried batches).",
     invalid_utf8_total: "Tracking requests with invalid UTF-8 in a parameter (decoded lossily).",
+    params_over_limit_total: "Requests with more than 1000 parameters in one source (PHP's max_input_vars): the rest were dropped (tracking) or the request refused (API).",
     bulk_invalid_json_total: "Bulk tracking bodies that were not valid JSON.",
     body_too_large_total: "Requests refused because their body exceeded the limit.",
     ingest_batches_total: "Edge batches stored.",

@@ -117,7 +117,18 @@ async fn index(
         );
         return (StatusCode::PAYLOAD_TOO_LARGE, message).into_response();
     };
-    let params = ApiParams::from_query_and_form(uri.query().unwrap_or(""), &body);
+    let query = uri.query().unwrap_or("").to_owned();
+    let parsed = crate::http::parse_off_runtime(body, move |form| {
+        ApiParams::from_query_and_form(&query, form)
+    })
+    .await;
+    let Ok(params) = parsed else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request could not be parsed\n",
+        )
+            .into_response();
+    };
     if params.get("module") != Some("API") {
         return (
             StatusCode::NOT_FOUND,
@@ -187,6 +198,13 @@ async fn respond(
     format: Format,
     options: &render::RenderOptions,
 ) -> ApiResult<render::Rendered> {
+    if params.dropped_over_limit() > 0 {
+        crate::metrics::Metrics::add(&state.metrics.params_over_limit_total, 1);
+        return Err(ApiError::Message(format!(
+            "The request has more than {} parameters in its URL or in its body (PHP's max_input_vars, beyond which Matomo ignores the rest): send fewer, for example by splitting an API.getBulkRequest.",
+            params::MAX_INPUT_VARS
+        )));
+    }
     let caller = authenticate(state, params, host).await?;
     // Report method names belong to modules `methods` never handles, so `run` would go straight
     // to `report` for them too.

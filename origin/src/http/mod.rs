@@ -50,6 +50,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Bodies from this size on are parsed on tokio's blocking pool.
+const PARSE_INLINE_BYTES: usize = 16 * 1024;
+
+/// Runs `parse` over `body`, on tokio's blocking pool when the body is large, so that parsing a
+/// megabyte of parameters never holds one of the few runtime threads `/healthz` and every other
+/// request need. `Err` only if `parse` panicked.
+pub(crate) async fn parse_off_runtime<T: Send + 'static>(
+    body: axum::body::Bytes,
+    parse: impl FnOnce(&[u8]) -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    if body.len() < PARSE_INLINE_BYTES {
+        return Ok(parse(&body));
+    }
+    tokio::task::spawn_blocking(move || parse(&body)).await
+}
+
 /// Reads a body up to `limit` bytes; `None` when it is larger (the caller answers 413).
 async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, BodyError> {
     match axum::body::to_bytes(body, limit).await {

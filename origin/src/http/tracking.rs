@@ -18,7 +18,7 @@ use shared::{
     request::TrackingRequest,
 };
 
-use super::{answer::respond, read_body, AppState, BodyError};
+use super::{answer::respond, parse_off_runtime, read_body, AppState, BodyError};
 use crate::{
     metrics::Metrics,
     store::{now_unix, Access, StoreError, TokenOwner},
@@ -71,9 +71,18 @@ async fn handle(
         }
         Err(err) => return Answer::text(400, err.to_string()),
     };
-    let incoming = match shared::params::parse_incoming(uri.query().unwrap_or(""), &body) {
-        Ok(incoming) => incoming,
+    let query = uri.query().unwrap_or("").to_owned();
+    let parsed = parse_off_runtime(body, move |body| {
+        shared::params::parse_incoming(&query, body)
+    })
+    .await;
+    let incoming = match parsed {
+        Ok(Ok(incoming)) => incoming,
         Err(err) => {
+            tracing::error!(error = %err, "parsing a tracking request panicked");
+            return Answer::text(500, "the request could not be parsed\n".to_owned());
+        }
+        Ok(Err(err)) => {
             Metrics::add(&metrics.bulk_invalid_json_total, 1);
             return Answer::bulk_error(&err.to_string());
         }
@@ -101,7 +110,7 @@ async fn handle(
             let mut slots = Vec::with_capacity(bulk.requests.len());
             for element in bulk.requests {
                 let parsed = element.map_err(|err| err.to_string()).and_then(|params| {
-                    count_invalid_utf8(state, &params);
+                    count_parse_flaws(state, &params);
                     TrackingRequest::from_params(&params).map_err(|err| err.to_string())
                 });
                 match parsed {
@@ -173,7 +182,7 @@ async fn track_one(
     if params.is_empty() {
         return Answer::nothing_tracked(is_get);
     }
-    count_invalid_utf8(state, &params);
+    count_parse_flaws(state, &params);
     let send_image = params.get("send_image") != Some("0");
     let request = match TrackingRequest::from_params(&params) {
         Ok(request) => request,
@@ -226,9 +235,20 @@ pub(super) fn count_outcome(metrics: &Metrics, outcome: &Outcome) {
     Metrics::add(counter, 1);
 }
 
-fn count_invalid_utf8(state: &AppState, params: &Params) {
+/// Counts the flaws parsing tolerated: invalid UTF-8, and pieces dropped beyond PHP's
+/// `max_input_vars` (which PHP drops with a warning in its log, as here).
+fn count_parse_flaws(state: &AppState, params: &Params) {
     if params.had_invalid_utf8() {
         Metrics::add(&state.metrics.invalid_utf8_total, 1);
+    }
+    let dropped = params.dropped_over_limit();
+    if dropped > 0 {
+        Metrics::add(&state.metrics.params_over_limit_total, 1);
+        tracing::debug!(
+            dropped,
+            "tracking request with more than {} parameters: the rest were dropped",
+            shared::params::MAX_INPUT_VARS
+        );
     }
 }
 

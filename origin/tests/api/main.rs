@@ -7,6 +7,7 @@ mod helpers;
 
 mod archive;
 mod cli;
+mod hardening;
 mod ingest;
 mod reporting;
 mod tracking;
