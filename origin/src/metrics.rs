@@ -41,6 +41,9 @@ counters! {
     body_too_large_total: "Requests refused because their body exceeded the limit.",
     ingest_batches_total: "Edge batches stored.",
     ingest_rejected_total: "Edge batches refused (bad signature, expired, malformed).",
+    connections_over_limit_total: "Connections closed at accept because http.max_connections were open.",
+    header_read_timeouts_total: "Connections closed because a request's headers were not complete within http.header_read_timeout_secs.",
+    idle_timeouts_total: "Connections closed after http.idle_timeout_secs without a byte in or out.",
     storage_errors_total: "Requests that failed because the database failed.",
 }
 

@@ -112,14 +112,10 @@ impl App {
         } = self;
         let store = state.store.clone();
         tracing::info!(address = %listener.local_addr()?, backend = store.backend(), "edgemeter origin listening");
+        let limits = state.config.http.clone();
+        let metrics = Arc::clone(&state.metrics);
         let router = http::router(state);
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await
-        .context("serving HTTP")?;
+        http::serve::serve(listener, router, limits, metrics, stop).await;
         // The router (and with it the last writer handle) is gone: the writer ends after the
         // queued jobs.
         writer_task.await.context("the tracking writer crashed")?;

@@ -4,11 +4,13 @@
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
 //! - `health`: `/healthz` and Prometheus `/metrics`;
-//! - `crate::api`: Matomo's Reporting API at `/index.php`.
+//! - `crate::api`: Matomo's Reporting API at `/index.php`;
+//! - `serve`: the accept loop, with the connection cap and the header-read and idle timeouts.
 
 mod answer;
 mod health;
 mod ingest;
+pub mod serve;
 mod tracker_script;
 mod tracking;
 

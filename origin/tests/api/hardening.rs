@@ -90,7 +90,120 @@ async fn a_hundred_thousand_name_api_body_is_refused_with_a_clear_error(backend:
     app.stop().await;
 }
 
+/// Opens a TCP connection and sends `bytes` (an unfinished request head, or nothing).
+async fn half_open(app: &TestApp, bytes: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    stream
+}
+
+/// Reads until the server closes the connection; what it sent.
+async fn until_closed(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    // A reset is a close too.
+    let _ = within(stream.read_to_end(&mut seen)).await;
+    seen
+}
+
+/// A fresh connection (no pooled one the server may have closed) asking `/healthz`.
+async fn healthz(app: &TestApp) -> u16 {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    within(client.get(app.url("/healthz")).send())
+        .await
+        .expect("healthz")
+        .status()
+        .as_u16()
+}
+
+async fn unfinished_headers_are_closed_after_the_header_timeout(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.http.header_read_timeout_secs = 1;
+        config.http.idle_timeout_secs = 60;
+        config.http.max_connections = 100;
+    })
+    .await;
+    let mut loris = Vec::new();
+    for _ in 0..50 {
+        loris.push(half_open(&app, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await);
+    }
+    assert_eq!(
+        healthz(&app).await,
+        200,
+        "/healthz answers during the attack"
+    );
+    for stream in &mut loris {
+        let answer = until_closed(stream).await;
+        // hyper closes without an answer, or with a 408 once the timer fires.
+        assert!(
+            answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    assert_eq!(metric(&app, "header_read_timeouts_total").await, 50);
+    assert_eq!(healthz(&app).await, 200);
+    app.stop().await;
+}
+
+async fn connections_beyond_the_cap_are_closed_at_once_and_counted(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.http.header_read_timeout_secs = 2;
+        config.http.max_connections = 10;
+    })
+    .await;
+    let mut holders = Vec::new();
+    for _ in 0..10 {
+        holders.push(half_open(&app, b"").await);
+    }
+    // Let the server accept all ten before the eleventh arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut extra = half_open(&app, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(1), until_closed(&mut extra))
+        .await
+        .expect("the eleventh connection is closed long before any timeout");
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    for stream in &mut holders {
+        until_closed(stream).await;
+    }
+    assert_eq!(
+        healthz(&app).await,
+        200,
+        "served again once the holders timed out"
+    );
+    assert_eq!(metric(&app, "connections_over_limit_total").await, 1);
+    assert_eq!(metric(&app, "header_read_timeouts_total").await, 10);
+    app.stop().await;
+}
+
+async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.http.header_read_timeout_secs = 30;
+        config.http.idle_timeout_secs = 1;
+    })
+    .await;
+    let mut stream = half_open(&app, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let answer = until_closed(&mut stream).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(metric(&app, "idle_timeouts_total").await, 1);
+    assert_eq!(metric(&app, "header_read_timeouts_total").await, 0);
+    app.stop().await;
+}
+
 both_backends!(
+    unfinished_headers_are_closed_after_the_header_timeout,
+    connections_beyond_the_cap_are_closed_at_once_and_counted,
+    an_idle_kept_alive_connection_is_closed_after_the_idle_timeout,
     a_hundred_thousand_name_tracking_body_is_tracked_with_the_first_thousand,
     a_hundred_thousand_name_api_body_is_refused_with_a_clear_error,
 );
