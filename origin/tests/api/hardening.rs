@@ -200,7 +200,44 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(backend:
     app.stop().await;
 }
 
+async fn a_thousand_year_range_is_refused_at_once_with_matomos_error(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (date, expected) in [
+        (
+            "1000-01-01,2100-01-01",
+            "is a date before first website was online",
+        ),
+        (
+            "1991-08-06,2100-01-01",
+            "more than the 1825 (5 years) a range may span",
+        ),
+    ] {
+        let response = within(
+            app.client
+                .get(app.url(&format!(
+                    "/index.php?module=API&method=VisitsSummary.get&idSite={}&period=range&date={date}&format=json&token_auth={}",
+                    app.idsite, app.token
+                )))
+                .send(),
+        )
+        .await
+        .expect("request");
+        assert_eq!(response.status(), 200);
+        let answer: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(answer["result"], "error", "{answer}");
+        let message = answer["message"].as_str().expect("message");
+        assert!(message.contains(expected), "{message}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM archive").await,
+        0,
+        "nothing archived"
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    a_thousand_year_range_is_refused_at_once_with_matomos_error,
     unfinished_headers_are_closed_after_the_header_timeout,
     connections_beyond_the_cap_are_closed_at_once_and_counted,
     an_idle_kept_alive_connection_is_closed_after_the_idle_timeout,
