@@ -32,6 +32,8 @@ pub struct Config {
     pub ip_anonymisation_bytes: u8,
     /// Connection limits and timeouts of the HTTP server.
     pub http: HttpConfig,
+    /// Blocking of IPs that keep sending wrong tokens (Matomo's brute-force detection).
+    pub brute_force: BruteForceConfig,
     /// Matomo's `[Tracker]` settings that change how visits are built.
     pub tracker: TrackerConfig,
     /// When and how reports are archived.
@@ -60,6 +62,26 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 20,
             idle_timeout_secs: 60,
             max_connections: 900,
+        }
+    }
+}
+
+/// Matomo's Login plugin settings `maxFailedLoginsPerMinutes` and `loginAttemptsTimeRange`
+/// (see `crate::brute_force`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BruteForceConfig {
+    /// Failed authentications from one IP within the window that block it; 0 turns this off.
+    pub max_failed_logins: usize,
+    /// The window, in seconds.
+    pub window_secs: u64,
+}
+
+impl Default for BruteForceConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_logins: 20,
+            window_secs: 3600,
         }
     }
 }
@@ -133,6 +155,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             ip_anonymisation_bytes: 2,
             http: HttpConfig::default(),
+            brute_force: BruteForceConfig::default(),
             tracker: TrackerConfig::default(),
             archiving: ArchivingConfig::default(),
         }

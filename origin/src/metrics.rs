@@ -44,6 +44,8 @@ counters! {
     connections_over_limit_total: "Connections closed at accept because http.max_connections were open.",
     header_read_timeouts_total: "Connections closed because a request's headers were not complete within http.header_read_timeout_secs.",
     idle_timeouts_total: "Connections closed after http.idle_timeout_secs without a byte in or out.",
+    auth_failures_total: "Requests with a wrong token_auth (or a secure_only token in a URL), each a failed attempt of its IP.",
+    brute_force_blocked_total: "Requests refused or left unauthenticated because their IP had too many failed attempts.",
     storage_errors_total: "Requests that failed because the database failed.",
 }
 

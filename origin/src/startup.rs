@@ -72,12 +72,17 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let brute_force = Arc::new(crate::brute_force::BruteForce::new(
+            config.brute_force.max_failed_logins,
+            std::time::Duration::from_secs(config.brute_force.window_secs),
+        ));
         let state = AppState {
             config: Arc::new(config),
             store,
             writer,
             sites,
             metrics: Arc::new(Metrics::default()),
+            brute_force,
         };
         Ok(Self {
             listener,

@@ -24,12 +24,15 @@ pub struct ApiParams {
     arrays: IndexMap<String, Vec<String>>,
     /// Pieces dropped beyond [`MAX_INPUT_VARS`], over all sources.
     dropped: usize,
+    /// Whether `token_auth` came from the URL query (where proxies and logs see it).
+    token_auth_in_url: bool,
 }
 
 impl ApiParams {
     /// Merges the URL query and a form-encoded body, the query winning on a clash.
     pub fn from_query_and_form(query: &str, form: &[u8]) -> Self {
         let mut from_query = Self::parse(query.as_bytes());
+        from_query.token_auth_in_url = from_query.pairs.contains_key("token_auth");
         let from_form = Self::parse(form);
         from_query.dropped += from_form.dropped;
         for (name, value) in from_form.pairs {
@@ -81,6 +84,12 @@ impl ApiParams {
     /// A plain value.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs.get(name).map(String::as_str)
+    }
+
+    /// Whether `token_auth` was sent in the URL query of the HTTP request rather than in its POST
+    /// body (`Request::isTokenAuthProvidedSecurely` is the opposite).
+    pub fn token_auth_in_url(&self) -> bool {
+        self.token_auth_in_url
     }
 
     /// How many pieces were dropped beyond [`MAX_INPUT_VARS`] (0 for an ordinary request).
@@ -174,6 +183,9 @@ mod tests {
         assert_eq!(params.get("format"), Some("xml"));
         assert_eq!(params.get("a"), Some("1"));
         assert_eq!(params.get("b"), Some("2"));
+        assert!(!params.token_auth_in_url());
+        assert!(ApiParams::from_query_and_form("token_auth=x", b"").token_auth_in_url());
+        assert!(!ApiParams::from_query_and_form("a=1", b"token_auth=x").token_auth_in_url());
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct AppState {
     pub writer: WriterHandle,
     pub sites: Arc<SiteCache>,
     pub metrics: Arc<Metrics>,
+    /// Failed authentications per client IP.
+    pub brute_force: Arc<crate::brute_force::BruteForce>,
 }
 
 /// The whole application's routes.

@@ -102,7 +102,7 @@ async fn handle(
         dnt: headers.get("dnt").is_some_and(|v| v == "1"),
         ..Facts::default()
     };
-    let mut tokens = TokenCache::default();
+    let mut tokens = TokenCache::for_client(peer.ip());
     match incoming {
         Incoming::Single(params) => track_one(state, is_get, params, facts, &mut tokens).await,
         Incoming::Bulk(bulk) => {
@@ -260,12 +260,26 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 }
 
 /// Token owners looked up once per HTTP request (a bulk body repeats its token in every element).
+///
+/// For a direct client (`for_client`), a wrong token is a failed attempt of its IP
+/// (`crate::brute_force`, Matomo's `Tracker.Request.authenticate.failed`), and the tokens of a
+/// blocked IP are not looked up: its requests count as sent without a token. Edge batches
+/// (`default`) carry visitors' tokens from many IPs the origin never sees, so nothing is counted.
 #[derive(Default)]
 pub(super) struct TokenCache {
     owners: HashMap<String, Option<TokenOwner>>,
+    client: Option<std::net::IpAddr>,
 }
 
 impl TokenCache {
+    /// For the requests of one direct client.
+    pub(super) fn for_client(ip: std::net::IpAddr) -> Self {
+        Self {
+            owners: HashMap::new(),
+            client: Some(ip),
+        }
+    }
+
     async fn owner(
         &mut self,
         state: &AppState,
@@ -274,10 +288,20 @@ impl TokenCache {
         if let Some(owner) = self.owners.get(token) {
             return Ok(owner.clone());
         }
+        if let Some(ip) = self.client.filter(|ip| state.brute_force.is_blocked(*ip)) {
+            Metrics::add(&state.metrics.brute_force_blocked_total, 1);
+            tracing::debug!(%ip, "token of a blocked IP not checked");
+            self.owners.insert(token.to_owned(), None);
+            return Ok(None);
+        }
         let owner = state
             .store
             .token_owner(&crate::auth::token_digest(token))
             .await?;
+        if let (None, Some(ip)) = (&owner, self.client) {
+            Metrics::add(&state.metrics.auth_failures_total, 1);
+            state.brute_force.record_failure(ip);
+        }
         self.owners.insert(token.to_owned(), owner.clone());
         Ok(owner)
     }

@@ -236,7 +236,106 @@ async fn a_thousand_year_range_is_refused_at_once_with_matomos_error(backend: Ba
     app.stop().await;
 }
 
+/// GET /index.php with `token_auth` in the URL: status and the JSON answer.
+async fn api_get(app: &TestApp, token: &str) -> (u16, serde_json::Value) {
+    let response = within(
+        app.client
+            .get(app.url(&format!(
+                "/index.php?module=API&method=API.getMatomoVersion&format=json&token_auth={token}"
+            )))
+            .send(),
+    )
+    .await
+    .expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
+async fn an_ip_with_too_many_wrong_tokens_is_blocked_even_with_a_good_one(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.brute_force.max_failed_logins = 3;
+    })
+    .await;
+    let (status, answer) = api_get(&app, &app.token).await;
+    assert_eq!((status, answer["value"].as_str()), (200, Some("5.3.1")));
+    for guess in ["a", "b", "c"] {
+        let (status, answer) = api_get(&app, guess).await;
+        assert_eq!(status, 401, "{answer}");
+    }
+    let (status, answer) = api_get(&app, &app.token).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["result"], "error");
+    assert_eq!(
+        answer["message"],
+        "You are currently not allowed to log in because you had too many failed logins, try again later."
+    );
+    // A blocked IP's tracking tokens are not checked: an old cdt needs one, so it is refused.
+    let response = app
+        .track_get(&format!(
+            "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&cdt=1700000000&token_auth={}",
+            app.idsite, app.token
+        ))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(metric(&app, "auth_failures_total").await, 3);
+    assert_eq!(metric(&app, "brute_force_blocked_total").await, 2);
+    app.stop().await;
+}
+
+async fn wrong_tracking_tokens_count_towards_the_block(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.brute_force.max_failed_logins = 2;
+    })
+    .await;
+    for guess in ["x1", "x2"] {
+        let response = app
+            .track_get(&format!(
+                "idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&token_auth={guess}",
+                app.idsite
+            ))
+            .await;
+        assert_eq!(response.status(), 200, "still tracked, as without a token");
+    }
+    let (_, answer) = api_get(&app, &app.token).await;
+    assert_eq!(answer["result"], "error", "{answer}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM log_link_visit_action")
+            .await,
+        2
+    );
+    app.stop().await;
+}
+
+async fn a_secure_only_token_is_refused_in_the_url_and_accepted_in_a_post_body(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(
+        app.scalar("UPDATE user_token_auth SET secure_only = 1 RETURNING CAST(1 AS BIGINT)")
+            .await,
+        1
+    );
+    let (status, answer) = api_get(&app, &app.token).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(
+        answer["message"],
+        "Unable to authenticate with the provided token. It is either invalid or expired."
+    );
+    let response = within(
+        app.client
+            .post(app.url("/index.php?module=API&method=API.getMatomoVersion&format=json"))
+            .form(&[("token_auth", app.token.as_str())])
+            .send(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), r#"{"value":"5.3.1"}"#);
+    app.stop().await;
+}
+
 both_backends!(
+    an_ip_with_too_many_wrong_tokens_is_blocked_even_with_a_good_one,
+    wrong_tracking_tokens_count_towards_the_block,
+    a_secure_only_token_is_refused_in_the_url_and_accepted_in_a_post_body,
     a_thousand_year_range_is_refused_at_once_with_matomos_error,
     unfinished_headers_are_closed_after_the_header_timeout,
     connections_beyond_the_cap_are_closed_at_once_and_counted,
