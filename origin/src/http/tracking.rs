@@ -102,7 +102,10 @@ async fn handle(
         dnt: headers.get("dnt").is_some_and(|v| v == "1"),
         ..Facts::default()
     };
-    let mut tokens = TokenCache::for_client(peer.ip());
+    // A bulk body's tokens are in the body; a single request's may be in the URL.
+    let token_in_url = matches!(incoming, Incoming::Single(_))
+        && Params::from_query(uri.query().unwrap_or("")).contains("token_auth");
+    let mut tokens = TokenCache::for_client(peer.ip(), token_in_url);
     match incoming {
         Incoming::Single(params) => track_one(state, is_get, params, facts, &mut tokens).await,
         Incoming::Bulk(bulk) => {
@@ -265,18 +268,22 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 /// (`crate::brute_force`, Matomo's `Tracker.Request.authenticate.failed`), and the tokens of a
 /// blocked IP are not looked up: its requests count as sent without a token. Edge batches
 /// (`default`) carry visitors' tokens from many IPs the origin never sees, so nothing is counted.
+/// A `secure_only` token sent in the URL (`token_in_url`) is refused like an unknown one, as on
+/// the Reporting API.
 #[derive(Default)]
 pub(super) struct TokenCache {
     owners: HashMap<String, Option<TokenOwner>>,
     client: Option<std::net::IpAddr>,
+    token_in_url: bool,
 }
 
 impl TokenCache {
     /// For the requests of one direct client.
-    pub(super) fn for_client(ip: std::net::IpAddr) -> Self {
+    pub(super) fn for_client(ip: std::net::IpAddr, token_in_url: bool) -> Self {
         Self {
             owners: HashMap::new(),
             client: Some(ip),
+            token_in_url,
         }
     }
 
@@ -297,7 +304,8 @@ impl TokenCache {
         let owner = state
             .store
             .token_owner(&crate::auth::token_digest(token))
-            .await?;
+            .await?
+            .filter(|owner| !(owner.secure_only && self.token_in_url));
         if let (None, Some(ip)) = (&owner, self.client) {
             Metrics::add(&state.metrics.auth_failures_total, 1);
             state.brute_force.record_failure(ip);
