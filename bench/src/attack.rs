@@ -46,6 +46,24 @@ pub async fn rows() -> anyhow::Result<Vec<Row>> {
     );
     let calm_health = api::latencies(&health_url, 1, SAMPLES).await?;
     let calm_track = api::latencies(&track_url, 1, SAMPLES).await?;
+    let flood = flood_body();
+    let mut one_flood = Vec::new();
+    for path in ["/matomo.php", "/index.php"] {
+        let client = reqwest::Client::new();
+        let start = std::time::Instant::now();
+        let response = client
+            .post(format!("{}{path}", origin.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(flood.as_ref().clone())
+            .send()
+            .await?;
+        let status = response.status();
+        response.bytes().await?;
+        one_flood.push(format!(
+            "{path} {:.0} ms ({status})",
+            start.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
@@ -56,7 +74,6 @@ pub async fn rows() -> anyhow::Result<Vec<Row>> {
         .unwrap_or(&origin.base)
         .to_owned();
     attackers.push(tokio::spawn(slow_loris(addr, Arc::clone(&stop))));
-    let flood = flood_body();
     for path in ["/matomo.php", "/index.php", "/matomo.php", "/index.php"] {
         let url = format!("{}{path}", origin.base);
         attackers.push(tokio::spawn(repeat_post(
@@ -107,7 +124,12 @@ pub async fn rows() -> anyhow::Result<Vec<Row>> {
         counter("params_over_limit_total"),
         counter("brute_force_blocked_total")
     );
-    let mut rows = Vec::new();
+    let mut rows = vec![Row::new(
+        "attack",
+        "one 100,000-name form body (about 1 MB), alone, answered in",
+        one_flood.join(", "),
+    )
+    .baseline("before linear parsing: about 55 s", "")];
     for (what, calm, attacked) in [
         ("/healthz", &calm_health, &attacked_health),
         (
