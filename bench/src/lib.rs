@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod attack;
 pub mod db;
 pub mod edge;
 pub mod ingest;

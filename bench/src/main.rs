@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use bench::{
-    api, archive, db,
+    api, archive, attack, db,
     db::Backend,
     edge, ingest,
     ingest::Transport,
@@ -54,6 +54,8 @@ enum Section {
     Edge,
     /// The browser tracker's size.
     Tracker,
+    /// /healthz and a legitimate tracker while the origin is attacked (SECURITY.md).
+    Attack,
     /// Internal: archives in a child process so its peak memory is its own.
     #[command(hide = true)]
     ArchiveWorker {
@@ -118,6 +120,10 @@ async fn main() -> anyhow::Result<()> {
         data.db.drop_db().await?;
     } else if let Some(data) = dataset {
         data.db.drop_db().await?;
+    }
+    if all || matches!(section, Section::Attack) {
+        eprintln!("== attack");
+        rows.extend(attack::rows().await?);
     }
     if all || matches!(section, Section::Edge) {
         eprintln!("== edge");

@@ -30,10 +30,60 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Number of bytes of the visitor IP zeroed before storage (Matomo's `ipAddressMaskLength`).
     pub ip_anonymisation_bytes: u8,
+    /// Connection limits and timeouts of the HTTP server.
+    pub http: HttpConfig,
+    /// Blocking of IPs that keep sending wrong tokens (Matomo's brute-force detection).
+    pub brute_force: BruteForceConfig,
     /// Matomo's `[Tracker]` settings that change how visits are built.
     pub tracker: TrackerConfig,
     /// When and how reports are archived.
     pub archiving: ArchivingConfig,
+}
+
+/// The HTTP server's defences against connections that hold a descriptor without sending a
+/// request (see `http::serve` for the exact rules).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Seconds a connection may take to send a complete request head, counted from when it starts
+    /// waiting for one (Apache's `mod_reqtimeout` allows 20 to 40 s for the headers).
+    pub header_read_timeout_secs: u64,
+    /// Seconds without a byte in or out after which a connection is closed (once its request in
+    /// flight, if any, is answered).
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; more are closed as soon as they are accepted. Keep it below the
+    /// descriptor limit (`ulimit -n`, often 1024), leaving room for database and log files.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 20,
+            idle_timeout_secs: 60,
+            max_connections: 900,
+        }
+    }
+}
+
+/// Matomo's Login plugin settings `maxFailedLoginsPerMinutes` and `loginAttemptsTimeRange`
+/// (see `crate::brute_force`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BruteForceConfig {
+    /// Failed authentications from one IP within the window that block it; 0 turns this off.
+    pub max_failed_logins: usize,
+    /// The window, in seconds.
+    pub window_secs: u64,
+}
+
+impl Default for BruteForceConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_logins: 20,
+            window_secs: 3600,
+        }
+    }
 }
 
 /// Archiving switches (Matomo's `enable_browser_archiving_triggering`,
@@ -104,6 +154,8 @@ impl Default for Config {
             fingerprint_key: None,
             max_body_bytes: 1024 * 1024,
             ip_anonymisation_bytes: 2,
+            http: HttpConfig::default(),
+            brute_force: BruteForceConfig::default(),
             tracker: TrackerConfig::default(),
             archiving: ArchivingConfig::default(),
         }
@@ -191,6 +243,12 @@ impl Config {
         }
         if self.ingest_secret.as_deref().is_some_and(|s| s.len() < 16) {
             bail!("ingest_secret must be at least 16 characters long");
+        }
+        if self.http.header_read_timeout_secs == 0 || self.http.idle_timeout_secs == 0 {
+            bail!("http.header_read_timeout_secs and http.idle_timeout_secs must be at least 1");
+        }
+        if self.http.max_connections == 0 {
+            bail!("http.max_connections must be at least 1");
         }
         if self.tracker.visit_standard_length <= 0 {
             bail!("tracker.visit_standard_length must be positive");
@@ -280,6 +338,17 @@ mod tests {
     fn a_database_url_of_another_kind_is_rejected() {
         let err = load(None, &[("EDGEMETER_DATABASE_URL", "mysql://x")]).unwrap_err();
         assert!(err.to_string().contains("sqlite:// or postgres://"));
+    }
+
+    #[test]
+    fn http_limits_have_defaults_and_zero_is_refused() {
+        let config = load(None, &[]).unwrap();
+        assert_eq!(config.http.header_read_timeout_secs, 20);
+        assert_eq!(config.http.max_connections, 900);
+        let err = load(Some("[http]\nmax_connections = 0\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("max_connections"), "{err}");
+        let err = load(Some("[http]\nidle_timeout_secs = 0\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("idle_timeout_secs"), "{err}");
     }
 
     #[test]

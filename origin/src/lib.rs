@@ -6,6 +6,7 @@
 pub mod api;
 pub mod archive;
 pub mod auth;
+pub mod brute_force;
 pub mod cli;
 pub mod config;
 pub mod enrich;

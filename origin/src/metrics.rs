@@ -36,10 +36,16 @@ counters! {
     requests_invalid_total: "Tracking requests whose parameters were malformed.",
     requests_duplicate_total: "Edge requests already stored (retried batches).",
     invalid_utf8_total: "Tracking requests with invalid UTF-8 in a parameter (decoded lossily).",
+    params_over_limit_total: "Requests with more than 1000 parameters in one source (PHP's max_input_vars): the rest were dropped (tracking) or the request refused (API).",
     bulk_invalid_json_total: "Bulk tracking bodies that were not valid JSON.",
     body_too_large_total: "Requests refused because their body exceeded the limit.",
     ingest_batches_total: "Edge batches stored.",
     ingest_rejected_total: "Edge batches refused (bad signature, expired, malformed).",
+    connections_over_limit_total: "Connections closed at accept because http.max_connections were open.",
+    header_read_timeouts_total: "Connections closed because a request's headers were not complete within http.header_read_timeout_secs.",
+    idle_timeouts_total: "Connections closed after http.idle_timeout_secs without a byte in or out.",
+    auth_failures_total: "Requests with a wrong token_auth (or a secure_only token in a URL), each a failed attempt of its IP.",
+    brute_force_blocked_total: "Requests refused or left unauthenticated because their IP had too many failed attempts.",
     storage_errors_total: "Requests that failed because the database failed.",
 }
 

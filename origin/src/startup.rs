@@ -69,12 +69,17 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let brute_force = Arc::new(crate::brute_force::BruteForce::new(
+            config.brute_force.max_failed_logins,
+            std::time::Duration::from_secs(config.brute_force.window_secs),
+        ));
         let state = AppState {
             config: Arc::new(config),
             store,
             writer,
             sites,
             metrics: Arc::new(Metrics::default()),
+            brute_force,
         };
         Ok(Self {
             listener,
@@ -109,14 +114,10 @@ impl App {
         } = self;
         let store = state.store.clone();
         tracing::info!(address = %listener.local_addr()?, backend = store.backend(), "edgemeter origin listening");
+        let limits = state.config.http.clone();
+        let metrics = Arc::clone(&state.metrics);
         let router = http::router(state);
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await
-        .context("serving HTTP")?;
+        http::serve::serve(listener, router, limits, metrics, stop).await;
         // The router (and with it the last writer handle) is gone: the writer ends after the
         // queued jobs.
         writer_task.await.context("the tracking writer crashed")?;

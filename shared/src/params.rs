@@ -15,16 +15,43 @@
 //!   tracking parameter uses them.
 //! - Percent-decoded bytes that are not UTF-8 are decoded lossily (U+FFFD) and flagged through
 //!   [`Params::had_invalid_utf8`], so the origin can count such requests.
+//! - At most [`MAX_INPUT_VARS`] pieces of one form-encoded source (the URL query, the form body,
+//!   one bulk element's query string) are read; the rest are dropped and counted through
+//!   [`Params::dropped_over_limit`]. This is PHP's `max_input_vars` (1000 by default), which
+//!   `$_GET`, `$_POST` and `parse_str` each apply on their own: PHP keeps the first 1000 pieces,
+//!   repeated names included, and drops the rest with the warning "Input variables exceeded 1000"
+//!   (`main/php_variables.c`, `php_default_treat_data`: `if (++count > PG(max_input_vars))`).
+//!   Bulk elements that are JSON objects are not capped (PHP's `json_decode` has no such limit);
+//!   the body size limit bounds them, and every operation here is linear.
 
+use indexmap::IndexMap;
 use percent_encoding::percent_decode;
 use serde_json::Value;
 
+/// PHP's default `max_input_vars`: pieces read from one form-encoded source.
+pub const MAX_INPUT_VARS: usize = 1000;
+
 /// The ordered (name, value) pairs of ONE tracking request, URL-decoded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Names are kept in an index map, so building, reading and merging are linear in the number of
+/// pairs (a list searched on every `set` made a 100,000-name body cost about 55 s of CPU).
+#[derive(Debug, Clone, Default)]
 pub struct Params {
-    pairs: Vec<(String, String)>,
+    pairs: IndexMap<String, String>,
     invalid_utf8: bool,
+    dropped: usize,
 }
+
+/// Equal pairs in the same order and the same flags (an `IndexMap` alone ignores order).
+impl PartialEq for Params {
+    fn eq(&self, other: &Self) -> bool {
+        self.pairs.iter().eq(other.pairs.iter())
+            && self.invalid_utf8 == other.invalid_utf8
+            && self.dropped == other.dropped
+    }
+}
+
+impl Eq for Params {}
 
 impl Params {
     /// An empty parameter set.
@@ -52,12 +79,11 @@ impl Params {
     }
 
     /// Parses `application/x-www-form-urlencoded` bytes as they are (no `?` stripping).
+    /// At most [`MAX_INPUT_VARS`] pieces are read (see the module documentation).
     pub fn from_form_bytes(form: &[u8]) -> Params {
         let mut params = Params::new();
-        for piece in form.split(|&b| b == b'&') {
-            if piece.is_empty() {
-                continue;
-            }
+        let mut pieces = form.split(|&b| b == b'&').filter(|piece| !piece.is_empty());
+        for piece in pieces.by_ref().take(MAX_INPUT_VARS) {
             let (name, value) = match piece.iter().position(|&b| b == b'=') {
                 Some(at) => (&piece[..at], &piece[at + 1..]),
                 None => (piece, &[][..]),
@@ -69,6 +95,7 @@ impl Params {
             let value = params.decode(value);
             params.set(name, value);
         }
+        params.dropped = pieces.count();
         params
     }
 
@@ -105,18 +132,12 @@ impl Params {
 
     /// Sets `name` to `value`, replacing an existing value in place (PHP's last-wins rule).
     pub fn set(&mut self, name: String, value: String) {
-        match self.pairs.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.pairs.push((name, value)),
-        }
+        self.pairs.insert(name, value);
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs.get(name).map(String::as_str)
     }
 
     /// Whether `name` is present (even with an empty value).
@@ -142,24 +163,22 @@ impl Params {
     /// Adds `name=value` unless `name` is already present.
     pub fn insert_if_absent(&mut self, name: &str, value: &str) {
         if !self.contains(name) {
-            self.pairs.push((name.to_owned(), value.to_owned()));
+            self.pairs.insert(name.to_owned(), value.to_owned());
         }
     }
 
     /// Adds every pair of `other` whose name is not present yet (used for "query wins" merges).
     pub fn merge_missing_from(&mut self, other: Params) {
         self.invalid_utf8 |= other.invalid_utf8;
+        self.dropped += other.dropped;
         for (name, value) in other.pairs {
-            if !self.contains(&name) {
-                self.pairs.push((name, value));
-            }
+            self.pairs.entry(name).or_insert(value);
         }
     }
 
-    /// Removes `name`, returning its value.
+    /// Removes `name`, returning its value (the others keep their order).
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        let at = self.pairs.iter().position(|(n, _)| n == name)?;
-        Some(self.pairs.remove(at).1)
+        self.pairs.shift_remove(name)
     }
 
     /// The url-encoded query string (no leading `?`); `from_query` of it gives back equal pairs.
@@ -174,6 +193,11 @@ impl Params {
     /// True when some percent-decoded name or value was not valid UTF-8 (it was decoded lossily).
     pub fn had_invalid_utf8(&self) -> bool {
         self.invalid_utf8
+    }
+
+    /// How many pieces were dropped beyond [`MAX_INPUT_VARS`] (0 for an ordinary request).
+    pub fn dropped_over_limit(&self) -> usize {
+        self.dropped
     }
 }
 
@@ -432,6 +456,40 @@ mod tests {
         let again = Params::from_query(&p.to_query_string());
         assert_eq!(again, p);
         assert_eq!(again.get("action_name"), Some("été +"));
+    }
+
+    #[test]
+    fn a_hundred_thousand_names_keep_the_first_thousand_like_php() {
+        let body: Vec<u8> = (0..100_000)
+            .map(|i| format!("n{i}=v{i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+            .into_bytes();
+        let p = single("idsite=1&rec=1", &body);
+        assert_eq!(p.len(), 2 + MAX_INPUT_VARS);
+        assert_eq!(p.dropped_over_limit(), 100_000 - MAX_INPUT_VARS);
+        assert_eq!(p.get("n999"), Some("v999"));
+        assert_eq!(p.get("n1000"), None, "the 1001st piece is dropped");
+        assert_eq!(p.get("idsite"), Some("1"));
+    }
+
+    #[test]
+    fn repeated_names_count_towards_the_cap() {
+        let query = "a=1&".repeat(MAX_INPUT_VARS) + "b=2";
+        let p = Params::from_query(&query);
+        assert_eq!(p.get("a"), Some("1"));
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.dropped_over_limit(), 1);
+        assert_eq!(Params::from_query("a=1&b=2").dropped_over_limit(), 0);
+    }
+
+    #[test]
+    fn remove_keeps_the_order_of_the_others() {
+        let mut p = Params::from_query("a=1&b=2&c=3");
+        assert_eq!(p.remove("b"), Some("2".to_owned()));
+        assert_eq!(p.remove("b"), None);
+        assert_eq!(p.to_query_string(), "a=1&c=3");
+        assert_ne!(Params::from_query("a=1&c=3"), Params::from_query("c=3&a=1"));
     }
 
     #[test]

@@ -230,6 +230,7 @@ mod tests {
         let owner = TokenOwner {
             login: "admin".into(),
             superuser_access: 1,
+            secure_only: false,
         };
         assert!(tokens.get("d").is_none());
         tokens.put("d".into(), owner.clone());

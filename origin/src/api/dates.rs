@@ -11,6 +11,13 @@
 //! - N is capped at Matomo's maximum per period (`Range::getMaxN`: day 5×365, week 10×52,
 //!   month 10×12, year 10). An explicit `D1,D2` spanning more periods than that maximum is refused
 //!   (Matomo would compute them all; one request must not be able to ask for 36,500 archives).
+//! - A day before 1991-08-06 is refused with Matomo's message (`core/Date.php::factory`:
+//!   `FIRST_WEBSITE_TIMESTAMP`, `General_ExceptionInvalidDateBeforeFirstWebsite`, followed by
+//!   `": "` and the date's Unix timestamp, which is what `$dateString` holds after `strtotime`).
+//! - A `period=range` longer than [`MAX_RANGE_DAYS`] is refused. Matomo has no such limit (it
+//!   builds a long range from months and years); ours is built from its days, so
+//!   `date=1991-08-06,2100-01-01` would keep a core busy for many seconds. The limit is the
+//!   longest range `lastN` can ask for (`Range::getMaxN` for days).
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
@@ -96,6 +103,12 @@ pub fn label(period: &Period) -> String {
     }
 }
 
+/// The longest `period=range`, in days: what `period=range&date=lastN` is capped at.
+pub const MAX_RANGE_DAYS: u32 = 5 * 365;
+
+/// `Date::FIRST_WEBSITE_TIMESTAMP`: Tue, 06 Aug 1991, the first day Matomo accepts.
+const FIRST_WEBSITE_DAY: (i32, u32, u32) = (1991, 8, 6);
+
 /// `Range::getMaxN`.
 fn max_n(kind: PeriodKind) -> u32 {
     match kind {
@@ -131,11 +144,20 @@ pub fn resolve_day(value: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         "lastYear" => today.checked_sub_months(Months::new(12)),
         _ => strict_iso(value),
     };
-    day.ok_or_else(|| {
+    let day = day.ok_or_else(|| {
         format!(
             "Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function (see http://php.net/strtotime for more information): {value}"
         )
-    })
+    })?;
+    let (year, month, first) = FIRST_WEBSITE_DAY;
+    let first_website = NaiveDate::from_ymd_opt(year, month, first).unwrap_or(NaiveDate::MIN);
+    if day < first_website {
+        let timestamp = day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp();
+        return Err(format!(
+            "The date '{day}' is a date before first website was online. Try date that's after Aug 6, 1991 (timestamp 681436800).: {timestamp}"
+        ));
+    }
+    Ok(day)
 }
 
 /// `YYYY-MM-DD` with a four-digit year, nothing else.
@@ -181,6 +203,12 @@ fn range_period(date: &str, today: NaiveDate) -> Result<Period, String> {
     };
     if start > end {
         return Err(invalid_range(date));
+    }
+    let days = (end - start).num_days() + 1;
+    if days > i64::from(MAX_RANGE_DAYS) {
+        return Err(format!(
+            "The date range '{date}' spans {days} days, more than the {MAX_RANGE_DAYS} (5 years) a range may span: ask for period=year, or for several shorter ranges."
+        ));
     }
     Ok(Period {
         kind: PeriodKind::Range,
@@ -317,5 +345,32 @@ mod tests {
         assert!(parse(PeriodKind::Range, "2026-10-02", t).is_err());
         assert!(parse(PeriodKind::Day, "1900-01-01,2026-01-01", t).is_err());
         assert!(parse_kind("hour").is_err());
+    }
+
+    #[test]
+    fn a_day_before_the_first_website_is_refused_like_matomo() {
+        let err = parse(PeriodKind::Range, "1000-01-01,2100-01-01", d(TODAY)).unwrap_err();
+        assert_eq!(
+            err,
+            "The date '1000-01-01' is a date before first website was online. Try date that's after Aug 6, 1991 (timestamp 681436800).: -30610224000"
+        );
+        assert!(parse(PeriodKind::Day, "1991-08-05", d(TODAY)).is_err());
+        assert!(parse(PeriodKind::Day, "1991-08-06", d(TODAY)).is_ok());
+    }
+
+    #[test]
+    fn a_range_longer_than_five_years_is_refused_and_five_years_is_not() {
+        let err = parse(PeriodKind::Range, "1991-08-06,2100-01-01", d(TODAY)).unwrap_err();
+        assert!(
+            err.contains("spans 39596 days, more than the 1825"),
+            "{err}"
+        );
+        let end = d("2020-01-01") + Days::new(u64::from(MAX_RANGE_DAYS) - 1);
+        let longest = format!("2020-01-01,{end}");
+        assert!(parse(PeriodKind::Range, &longest, d(TODAY)).is_ok());
+        let end = end + Days::new(1);
+        assert!(parse(PeriodKind::Range, &format!("2020-01-01,{end}"), d(TODAY)).is_err());
+        let capped = parse(PeriodKind::Range, "last99999", d(TODAY)).unwrap();
+        assert!(matches!(capped, Dates::Single(p) if (p.end - p.start).num_days() + 1 == 1825));
     }
 }

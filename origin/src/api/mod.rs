@@ -29,11 +29,16 @@ mod segments;
 mod sites;
 mod users;
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::Arc,
+};
 
 use axum::{
     body::Body,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::get,
@@ -117,6 +122,7 @@ impl Caller {
 
 async fn index(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -128,7 +134,18 @@ async fn index(
         );
         return (StatusCode::PAYLOAD_TOO_LARGE, message).into_response();
     };
-    let params = ApiParams::from_query_and_form(uri.query().unwrap_or(""), &body);
+    let query = uri.query().unwrap_or("").to_owned();
+    let parsed = crate::http::parse_off_runtime(body, move |form| {
+        ApiParams::from_query_and_form(&query, form)
+    })
+    .await;
+    let Ok(params) = parsed else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request could not be parsed\n",
+        )
+            .into_response();
+    };
     if params.get("module") != Some("API") {
         return not_available(params.non_empty("module").unwrap_or("CoreHome"));
     }
@@ -136,7 +153,7 @@ async fn index(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned);
-    let (status, rendered) = handle(&state, &params, host).await;
+    let (status, rendered) = handle(&state, &params, host, peer.ip()).await;
     let mut response = (status, rendered.body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -168,6 +185,7 @@ pub async fn handle(
     state: &AppState,
     params: &ApiParams,
     host: Option<String>,
+    client: IpAddr,
 ) -> (StatusCode, render::Rendered) {
     let format_name = params.non_empty("format").unwrap_or("xml");
     let options = render::RenderOptions {
@@ -190,7 +208,7 @@ pub async fn handle(
             render::render_error(&message, Format::Xml, &options),
         );
     };
-    match respond(state, params, host, format, &options).await {
+    match respond(state, params, host, client, format, &options).await {
         Ok(rendered) => (StatusCode::OK, rendered),
         Err(err) => {
             let (status, message) = match err {
@@ -209,10 +227,18 @@ async fn respond(
     state: &AppState,
     params: &ApiParams,
     host: Option<String>,
+    client: IpAddr,
     format: Format,
     options: &render::RenderOptions,
 ) -> ApiResult<render::Rendered> {
-    let caller = authenticate(state, params, host).await?;
+    if params.dropped_over_limit() > 0 {
+        crate::metrics::Metrics::add(&state.metrics.params_over_limit_total, 1);
+        return Err(ApiError::Message(format!(
+            "The request has more than {} parameters in its URL or in its body (PHP's max_input_vars, beyond which Matomo ignores the rest): send fewer, for example by splitting an API.getBulkRequest.",
+            params::MAX_INPUT_VARS
+        )));
+    }
+    let caller = authenticate(state, params, host, client).await?;
     // Report method names belong to modules `methods` never handles, so `run` would go straight
     // to `report` for them too.
     let Some(method) = params
@@ -253,34 +279,54 @@ pub async fn answer(
     state: &AppState,
     params: &ApiParams,
     host: Option<String>,
+    client: IpAddr,
 ) -> ApiResult<Output> {
-    let caller = authenticate(state, params, host).await?;
+    let caller = authenticate(state, params, host, client).await?;
     run(state, params, &caller).await
 }
 
+/// Who asks. A blocked IP is refused first, whatever its token (`crate::brute_force`); a wrong
+/// token, or a `secure_only` token sent in the URL (Matomo accepts those only in a POST body),
+/// fails like an unknown token and counts as a failed attempt of the client's IP.
 async fn authenticate(
     state: &AppState,
     params: &ApiParams,
     host: Option<String>,
+    client: IpAddr,
 ) -> ApiResult<Caller> {
+    if state.brute_force.is_blocked(client) {
+        crate::metrics::Metrics::add(&state.metrics.brute_force_blocked_total, 1);
+        return Err(ApiError::Message(
+            crate::brute_force::BLOCKED_MESSAGE.to_owned(),
+        ));
+    }
     let owner = match params.non_empty("token_auth") {
         None | Some("anonymous") => TokenOwner {
             login: ANONYMOUS.to_owned(),
             superuser_access: 0,
+            secure_only: false,
         },
         Some(token) => {
             let digest = crate::auth::token_digest(token);
-            match state.store.tokens.get(&digest) {
-                Some(owner) => owner,
+            let owner = match state.store.tokens.get(&digest) {
+                Some(owner) => Some(owner),
                 None => {
-                    let owner = state.store.token_owner(&digest).await?.ok_or_else(|| {
-                        ApiError::NoAccess(
-                            "Unable to authenticate with the provided token. It is either invalid or expired."
-                                .to_owned(),
-                        )
-                    })?;
-                    state.store.tokens.put(digest, owner.clone());
+                    let owner = state.store.token_owner(&digest).await?;
+                    if let Some(owner) = &owner {
+                        state.store.tokens.put(digest, owner.clone());
+                    }
                     owner
+                }
+            };
+            match owner {
+                Some(owner) if !(owner.secure_only && params.token_auth_in_url()) => owner,
+                _ => {
+                    crate::metrics::Metrics::add(&state.metrics.auth_failures_total, 1);
+                    state.brute_force.record_failure(client);
+                    return Err(ApiError::NoAccess(
+                        "Unable to authenticate with the provided token. It is either invalid or expired."
+                            .to_owned(),
+                    ));
                 }
             }
         }

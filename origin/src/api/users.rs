@@ -149,6 +149,8 @@ fn owner_of(user: &User) -> crate::store::TokenOwner {
     crate::store::TokenOwner {
         login: user.login.clone(),
         superuser_access: user.superuser_access,
+        // Not a token: no token rule applies.
+        secure_only: false,
     }
 }
 

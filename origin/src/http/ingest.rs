@@ -22,7 +22,7 @@ use shared::{
 };
 
 use super::{
-    read_body,
+    parse_off_runtime, read_body,
     tracking::{count_outcome, TokenCache},
     AppState, BodyError,
 };
@@ -56,20 +56,48 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         }
         Err(err) => return (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Err(err) = batch::verify(
-        secret.as_bytes(),
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (timestamp, signature) = (
         header(batch::TIMESTAMP_HEADER),
         header(batch::SIGNATURE_HEADER),
-        &body,
-        now_unix(),
-        state.config.ingest_window_secs,
-    ) {
-        Metrics::add(&metrics.ingest_rejected_total, 1);
-        tracing::warn!(error = %err, "edge batch refused");
-        return (StatusCode::UNAUTHORIZED, format!("{err}\n")).into_response();
-    }
-    let batch = match batch::decode(&body) {
+    );
+    let (secret, window) = (secret.to_owned(), state.config.ingest_window_secs);
+    // Hashing and decoding up to 16 MB, before anything is known about the sender: off the
+    // runtime threads.
+    let checked = parse_off_runtime(body, move |body| {
+        batch::verify(
+            secret.as_bytes(),
+            timestamp.as_deref(),
+            signature.as_deref(),
+            body,
+            now_unix(),
+            window,
+        )
+        .map(|()| batch::decode(body))
+    })
+    .await;
+    let decoded = match checked {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(err)) => {
+            Metrics::add(&metrics.ingest_rejected_total, 1);
+            tracing::warn!(error = %err, "edge batch refused");
+            return (StatusCode::UNAUTHORIZED, format!("{err}\n")).into_response();
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "checking an edge batch panicked");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the batch could not be read\n",
+            )
+                .into_response();
+        }
+    };
+    let batch = match decoded {
         Ok(batch) => batch,
         Err(err) => {
             Metrics::add(&metrics.ingest_rejected_total, 1);

@@ -4,11 +4,13 @@
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
 //! - `health`: `/healthz` and Prometheus `/metrics`;
-//! - `crate::api`: Matomo's Reporting API at `/index.php`.
+//! - `crate::api`: Matomo's Reporting API at `/index.php`;
+//! - `serve`: the accept loop, with the connection cap and the header-read and idle timeouts.
 
 mod answer;
 mod health;
 mod ingest;
+pub mod serve;
 mod tracker_script;
 mod tracking;
 
@@ -32,6 +34,8 @@ pub struct AppState {
     pub writer: WriterHandle,
     pub sites: Arc<SiteCache>,
     pub metrics: Arc<Metrics>,
+    /// Failed authentications per client IP.
+    pub brute_force: Arc<crate::brute_force::BruteForce>,
 }
 
 /// The whole application's routes.
@@ -48,6 +52,22 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Bodies from this size on are parsed on tokio's blocking pool.
+const PARSE_INLINE_BYTES: usize = 16 * 1024;
+
+/// Runs `parse` over `body`, on tokio's blocking pool when the body is large, so that parsing a
+/// megabyte of parameters never holds one of the few runtime threads `/healthz` and every other
+/// request need. `Err` only if `parse` panicked.
+pub(crate) async fn parse_off_runtime<T: Send + 'static>(
+    body: axum::body::Bytes,
+    parse: impl FnOnce(&[u8]) -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    if body.len() < PARSE_INLINE_BYTES {
+        return Ok(parse(&body));
+    }
+    tokio::task::spawn_blocking(move || parse(&body)).await
 }
 
 /// Reads a body up to `limit` bytes; `None` when it is larger (the caller answers 413).

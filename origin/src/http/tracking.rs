@@ -18,7 +18,7 @@ use shared::{
     request::TrackingRequest,
 };
 
-use super::{answer::respond, read_body, AppState, BodyError};
+use super::{answer::respond, parse_off_runtime, read_body, AppState, BodyError};
 use crate::{
     metrics::Metrics,
     store::{now_unix, Access, StoreError, TokenOwner},
@@ -71,9 +71,18 @@ async fn handle(
         }
         Err(err) => return Answer::text(400, err.to_string()),
     };
-    let incoming = match shared::params::parse_incoming(uri.query().unwrap_or(""), &body) {
-        Ok(incoming) => incoming,
+    let query = uri.query().unwrap_or("").to_owned();
+    let parsed = parse_off_runtime(body, move |body| {
+        shared::params::parse_incoming(&query, body)
+    })
+    .await;
+    let incoming = match parsed {
+        Ok(Ok(incoming)) => incoming,
         Err(err) => {
+            tracing::error!(error = %err, "parsing a tracking request panicked");
+            return Answer::text(500, "the request could not be parsed\n".to_owned());
+        }
+        Ok(Err(err)) => {
             Metrics::add(&metrics.bulk_invalid_json_total, 1);
             return Answer::bulk_error(&err.to_string());
         }
@@ -93,7 +102,10 @@ async fn handle(
         dnt: headers.get("dnt").is_some_and(|v| v == "1"),
         ..Facts::default()
     };
-    let mut tokens = TokenCache::default();
+    // A bulk body's tokens are in the body; a single request's may be in the URL.
+    let token_in_url = matches!(incoming, Incoming::Single(_))
+        && Params::from_query(uri.query().unwrap_or("")).contains("token_auth");
+    let mut tokens = TokenCache::for_client(peer.ip(), token_in_url);
     match incoming {
         Incoming::Single(params) => track_one(state, is_get, params, facts, &mut tokens).await,
         Incoming::Bulk(bulk) => {
@@ -101,7 +113,7 @@ async fn handle(
             let mut slots = Vec::with_capacity(bulk.requests.len());
             for element in bulk.requests {
                 let parsed = element.map_err(|err| err.to_string()).and_then(|params| {
-                    count_invalid_utf8(state, &params);
+                    count_parse_flaws(state, &params);
                     TrackingRequest::from_params(&params).map_err(|err| err.to_string())
                 });
                 match parsed {
@@ -173,7 +185,7 @@ async fn track_one(
     if params.is_empty() {
         return Answer::nothing_tracked(is_get);
     }
-    count_invalid_utf8(state, &params);
+    count_parse_flaws(state, &params);
     let send_image = params.get("send_image") != Some("0");
     let request = match TrackingRequest::from_params(&params) {
         Ok(request) => request,
@@ -226,9 +238,20 @@ pub(super) fn count_outcome(metrics: &Metrics, outcome: &Outcome) {
     Metrics::add(counter, 1);
 }
 
-fn count_invalid_utf8(state: &AppState, params: &Params) {
+/// Counts the flaws parsing tolerated: invalid UTF-8, and pieces dropped beyond PHP's
+/// `max_input_vars` (which PHP drops with a warning in its log, as here).
+fn count_parse_flaws(state: &AppState, params: &Params) {
     if params.had_invalid_utf8() {
         Metrics::add(&state.metrics.invalid_utf8_total, 1);
+    }
+    let dropped = params.dropped_over_limit();
+    if dropped > 0 {
+        Metrics::add(&state.metrics.params_over_limit_total, 1);
+        tracing::debug!(
+            dropped,
+            "tracking request with more than {} parameters: the rest were dropped",
+            shared::params::MAX_INPUT_VARS
+        );
     }
 }
 
@@ -240,12 +263,30 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 }
 
 /// Token owners looked up once per HTTP request (a bulk body repeats its token in every element).
+///
+/// For a direct client (`for_client`), a wrong token is a failed attempt of its IP
+/// (`crate::brute_force`, Matomo's `Tracker.Request.authenticate.failed`), and the tokens of a
+/// blocked IP are not looked up: its requests count as sent without a token. Edge batches
+/// (`default`) carry visitors' tokens from many IPs the origin never sees, so nothing is counted.
+/// A `secure_only` token sent in the URL (`token_in_url`) is refused like an unknown one, as on
+/// the Reporting API.
 #[derive(Default)]
 pub(super) struct TokenCache {
     owners: HashMap<String, Option<TokenOwner>>,
+    client: Option<std::net::IpAddr>,
+    token_in_url: bool,
 }
 
 impl TokenCache {
+    /// For the requests of one direct client.
+    pub(super) fn for_client(ip: std::net::IpAddr, token_in_url: bool) -> Self {
+        Self {
+            owners: HashMap::new(),
+            client: Some(ip),
+            token_in_url,
+        }
+    }
+
     async fn owner(
         &mut self,
         state: &AppState,
@@ -254,10 +295,21 @@ impl TokenCache {
         if let Some(owner) = self.owners.get(token) {
             return Ok(owner.clone());
         }
+        if let Some(ip) = self.client.filter(|ip| state.brute_force.is_blocked(*ip)) {
+            Metrics::add(&state.metrics.brute_force_blocked_total, 1);
+            tracing::debug!(%ip, "token of a blocked IP not checked");
+            self.owners.insert(token.to_owned(), None);
+            return Ok(None);
+        }
         let owner = state
             .store
             .token_owner(&crate::auth::token_digest(token))
-            .await?;
+            .await?
+            .filter(|owner| !(owner.secure_only && self.token_in_url));
+        if let (None, Some(ip)) = (&owner, self.client) {
+            Metrics::add(&state.metrics.auth_failures_total, 1);
+            state.brute_force.record_failure(ip);
+        }
         self.owners.insert(token.to_owned(), owner.clone());
         Ok(owner)
     }

@@ -13,6 +13,8 @@ use super::{on_db, Result, Store, StoreError};
 pub struct TokenOwner {
     pub login: String,
     pub superuser_access: i64,
+    /// The token may only be sent in a POST body, never in the URL (Matomo's `secure_only`).
+    pub secure_only: bool,
 }
 
 impl TokenOwner {
@@ -292,9 +294,9 @@ impl Store {
     pub async fn token_owner(&self, token_hash: &str) -> Result<Option<TokenOwner>> {
         Ok(on_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT u.login, u.superuser_access FROM user_token_auth t \
-                 JOIN \"user\" u ON u.login = t.login WHERE t.token_hash = $1 \
-                 AND (t.date_expired IS NULL OR t.date_expired > $2)",
+                "SELECT u.login, u.superuser_access, (t.secure_only <> 0) AS secure_only \
+                 FROM user_token_auth t JOIN \"user\" u ON u.login = t.login \
+                 WHERE t.token_hash = $1 AND (t.date_expired IS NULL OR t.date_expired > $2)",
             )
             .bind(token_hash)
             .bind(datetime_now())

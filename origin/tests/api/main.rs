@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod archive;
 mod cli;
+mod hardening;
 mod ingest;
 mod reporting;
 mod tracking;
