@@ -301,6 +301,35 @@ pub fn brand_name(code: &str) -> &'static str {
         .map_or("Unknown", |(_, _, name)| name)
 }
 
+/// Model label as Live's `deviceModel` shows it: the model, else "Generic" and the device type,
+/// "Generic Mobile device" for a mobile OS without a type, "Unknown" otherwise (Matomo 5.3.1's
+/// answers for the recorded user agents, `tests/conformance/devices/`).
+pub fn model_label(device: &Device) -> String {
+    if !device.device_model.is_empty() {
+        return device.device_model.clone();
+    }
+    if device.device_type != DEVICE_TYPE_UNKNOWN {
+        return format!("Generic {}", device_type_name(device.device_type));
+    }
+    if device.os != "UNK" && MOBILE_OS_FAMILIES.contains(&os_family(&device.os)) {
+        return "Generic Mobile device".to_owned();
+    }
+    "Unknown".to_owned()
+}
+
+/// Matomo's mobile OS families (`Parser/OperatingSystem.php`, `isMobile` via `$mobileOsFamilies`... )
+const MOBILE_OS_FAMILIES: &[&str] = &[
+    "Android",
+    "iOS",
+    "Other Mobile",
+    "BlackBerry",
+    "Windows Mobile",
+    "Firefox OS",
+    "Symbian",
+    "Real-time OS",
+    "WebOS",
+];
+
 /// Engine description as Live's `browserFamilyDescription` shows it.
 pub fn engine_description(engine: &str) -> &'static str {
     match engine {
