@@ -15,19 +15,19 @@ use serde_json::Value;
 /// The fields compared, with the lowest agreement (in per cent of the lines Matomo kept as visits;
 /// for `excluded`, of all lines) the test accepts.
 const FLOORS: &[(&str, f64)] = &[
-    ("excluded", 98.0),
-    ("browserName", 81.2),
-    ("browserCode", 81.2),
-    ("browserVersion", 86.5),
-    ("browserFamily", 89.9),
-    ("browserFamilyDescription", 89.9),
-    ("operatingSystemName", 92.7),
-    ("operatingSystemCode", 91.7),
-    ("operatingSystemVersion", 93.4),
-    ("operatingSystemFamily", 94.8),
-    ("deviceType", 94.8),
-    ("deviceBrand", 89.6),
-    ("deviceModel", 77.4),
+    ("excluded", 100.0),
+    ("browserName", 100.0),
+    ("browserCode", 100.0),
+    ("browserVersion", 100.0),
+    ("browserFamily", 100.0),
+    ("browserFamilyDescription", 100.0),
+    ("operatingSystemName", 100.0),
+    ("operatingSystemCode", 100.0),
+    ("operatingSystemVersion", 99.7),
+    ("operatingSystemFamily", 100.0),
+    ("deviceType", 100.0),
+    ("deviceBrand", 99.3),
+    ("deviceModel", 97.2),
 ];
 
 /// The labels Live shows for a detected device, by the dataset's field names.
