@@ -29,12 +29,14 @@
 //! 99.7%, brand 99.3%, model 97.2%. The differences left are DeviceDetector's per-model names
 //! this module has no table for (OnePlus `CPH2653` is "13", Huawei `CTR-L81` "Nova 12i", a Roku
 //! number "Ultra") and a few oddities of its regexes ("Mi 8 Build", Firefox on "Android 17" is
-//! 4.2).
+//! 4.2). Client hints refine the result ([`detect_with_hints`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use uaparser::{Parser, UserAgentParser};
+
+use super::client_hints::ClientHints;
 
 /// What Matomo stores about a visitor's device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,6 +389,15 @@ const FIRE_OS_VERSIONS: &[(&str, &str)] = &[
     ("5", "5"),
 ];
 
+/// Fire OS version for an Android major version, empty when unknown.
+fn fire_os_version(android_major: &str) -> String {
+    FIRE_OS_VERSIONS
+        .iter()
+        .find(|(android, _)| *android == android_major)
+        .map(|(_, fire)| (*fire).to_owned())
+        .unwrap_or_default()
+}
+
 /// ua-parser device brand (compared ignoring case) -> DeviceDetector brand code.
 const UAP_BRANDS: &[(&str, &str)] = &[
     ("Apple", "AP"),
@@ -571,6 +582,198 @@ pub fn detect_shared(user_agent: &str) -> Arc<Device> {
     device
 }
 
+/// Detects the device of a user agent refined by the request's client hints, as
+/// DeviceDetector does (`Parser/Client/Browser.php` and `Parser/OperatingSystem.php`, `parse`;
+/// `Parser/AbstractParser.php`, `restoreUserAgentFromClientHints`): the hinted browser and its
+/// version, the hinted OS and its version (Windows 11 from `platformVersion` 11 and later, as
+/// DeviceDetector maps it), and the hinted model where the user agent has none.
+pub fn detect_with_hints(user_agent: &str, hints: &ClientHints) -> Arc<Device> {
+    if hints.is_empty() {
+        return detect_shared(user_agent);
+    }
+    let restored = restore_user_agent(user_agent, hints);
+    let detected = detect_shared(restored.as_deref().unwrap_or(user_agent));
+    if detected.is_bot {
+        return detected;
+    }
+    let mut device = Device::clone(&detected);
+    hint_browser(&mut device, hints);
+    hint_os(&mut device, hints);
+    if device.device_model.is_empty() && device.device_type != 0 {
+        device.device_model = hints.model.clone();
+    }
+    Arc::new(device)
+}
+
+/// Chrome's reduced Android user agent (`Android 10; K)` or `Android 13)`) with the hinted
+/// model and OS version put back, so that the model rules find the device.
+fn restore_user_agent(ua: &str, hints: &ClientHints) -> Option<String> {
+    if hints.model.is_empty() {
+        return None;
+    }
+    let at = ua.find("Android 1")?;
+    let rest = &ua[at + "Android ".len()..];
+    let end = rest.find(") AppleWebKit")?;
+    let reduced = &rest[..end];
+    let version = reduced.strip_suffix("; K").unwrap_or(reduced);
+    let reduced_version = version.len() <= 6
+        && version.starts_with('1')
+        && version.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if !reduced_version {
+        return None;
+    }
+    let os_version = if hints.platform_version.is_empty() {
+        "10"
+    } else {
+        hints.platform_version.as_str()
+    };
+    Some(format!(
+        "{}Android {os_version}; {}{}",
+        &ua[..at],
+        hints.model,
+        &rest[end..]
+    ))
+}
+
+/// DeviceDetector's names for the brands browsers send (`Browser.php`, `$clientHintMapping`).
+fn hinted_browser_name(brand: &str) -> &str {
+    match brand {
+        "Google Chrome" => "Chrome",
+        "Android WebView" => "Chrome Webview",
+        "DuckDuckGo" => "DuckDuckGo Privacy Browser",
+        "Edge" => "Microsoft Edge",
+        "YaSearchBrowser" => "Yandex Browser",
+        other => other,
+    }
+}
+
+/// DeviceDetector's `fuzzyCompare`: equal ignoring case and spaces.
+fn fuzzy_eq(a: &str, b: &str) -> bool {
+    let squash = |s: &str| s.replace(' ', "").to_lowercase();
+    squash(a) == squash(b)
+}
+
+fn hint_browser(device: &mut Device, hints: &ClientHints) {
+    let mut found: Option<(&str, &str, &str)> = None;
+    for (brand, brand_version) in &hints.brands {
+        let brand = hinted_browser_name(brand);
+        if let Some(&(code, name)) = BROWSER_NAMES.iter().find(|(_, name)| {
+            fuzzy_eq(brand, name)
+                || fuzzy_eq(&format!("{brand} Browser"), name)
+                || fuzzy_eq(brand, &format!("{name} Browser"))
+        }) {
+            if !(found.is_some_and(|(_, n, _)| n == "Chrome") && name == "Chromium") {
+                found = Some((code, name, brand_version));
+            }
+        }
+        // A brand other than these names the browser; these may be its engine's.
+        if found.is_some_and(|(_, n, _)| !matches!(n, "Chrome" | "Chromium" | "Microsoft Edge")) {
+            break;
+        }
+    }
+    let Some((code, name, full_version)) = found else {
+        return;
+    };
+    let hinted_version = version_after(full_version, "");
+    if hinted_version.is_empty() {
+        return;
+    }
+    let ua_name = browser_name(&device.browser).to_owned();
+    // Chromium in the hints but a Chromium-based browser in the user agent: the user agent's.
+    if code == "CR"
+        && device.browser != "UNK"
+        && !matches!(device.browser.as_str(), "CR" | "CV" | "CM")
+    {
+        return;
+    }
+    // "Chrome" in the hints is "Chrome Mobile" when the user agent says so.
+    if format!("{name} Mobile") != ua_name {
+        device.browser = code.to_owned();
+    }
+    // Opera and a few others send their engine's version in the hints.
+    if !matches!(code, "OP" | "OM") || device.browser_version.is_empty() {
+        device.browser_version = hinted_version;
+    }
+    if code == "DD" {
+        device.browser_version.clear();
+    }
+    let chromium_based = hints
+        .brands
+        .iter()
+        .any(|(brand, _)| brand == "Chromium" || brand == "Android WebView");
+    if device.browser_engine.is_empty() && chromium_based {
+        device.browser_engine = "Blink".to_owned();
+    }
+}
+
+/// DeviceDetector's names for the platforms browsers send (`OperatingSystem.php`,
+/// `$clientHintMapping`).
+fn hinted_os_name(platform: &str) -> &str {
+    match platform {
+        "Linux" => "GNU/Linux",
+        "MacOS" | "macOS" | "Mac OS X" | "MacIntel" => "Mac",
+        "Win32" => "Windows",
+        other => other,
+    }
+}
+
+fn hint_os(device: &mut Device, hints: &ClientHints) {
+    let platform = hinted_os_name(&hints.platform);
+    let Some(&(code, name, _)) = OS_NAMES
+        .iter()
+        .find(|(_, name, _)| fuzzy_eq(platform, name))
+    else {
+        return;
+    };
+    let raw = hints.platform_version.as_str();
+    let mut version = if name == "Windows" {
+        let mut parts = raw.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        match (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) {
+            (0, 1) => "7".to_owned(),
+            (0, 2) => "8".to_owned(),
+            (0, 3) => "8.1".to_owned(),
+            (0, _) => raw.to_owned(),
+            (1..=10, _) => "10".to_owned(),
+            _ => "11".to_owned(),
+        }
+    } else if leading_number(raw).unwrap_or(0) == 0 {
+        String::new()
+    } else {
+        version_after(raw, "")
+    };
+    let ua_family = os_family(&device.os);
+    if version.is_empty() && os_family(code) == ua_family {
+        version.clone_from(&device.os_version);
+    }
+    // On Windows, 0.0.0 is 7, 8 or 8.1: the user agent's, unless it says 10.
+    if name == "Windows" && version == "0.0.0" {
+        version = if device.os_version == "10" {
+            String::new()
+        } else {
+            device.os_version.clone()
+        };
+    }
+    // DeviceDetector keeps the hint's code when the user agent names an OS of that family
+    // (Ubuntu for "Linux"), and maps Fire OS's Android version.
+    if device.os == "FIR" && name == "Android" && !raw.is_empty() {
+        let major = raw.split('.').next().unwrap_or_default();
+        version = fire_os_version(major);
+    }
+    let mut code = code;
+    // Chrome OS reports Linux or Android in the hints; Meta Horizon reports Linux.
+    if (name == "GNU/Linux" && device.os == "COS" && version == device.os_version)
+        || (name == "GNU/Linux" && device.os == "MET")
+    {
+        code = if device.os == "COS" { "COS" } else { "MET" };
+    }
+    if name == "Android" && device.os == "COS" {
+        code = "COS";
+        version.clear();
+    }
+    device.os = code.to_owned();
+    device.os_version = version;
+}
+
 fn unknown() -> Device {
     Device {
         os: "UNK".to_owned(),
@@ -669,11 +872,7 @@ fn detect_os(device: &mut Device, ua: &str, parsed: &uaparser::OS<'_>) {
     // Amazon's tablets run Fire OS, which DeviceDetector names with its own version.
     if code == "AND" && (ua.contains("; KF") || ua.contains("Silk/")) {
         device.os = "FIR".to_owned();
-        device.os_version = FIRE_OS_VERSIONS
-            .iter()
-            .find(|(android, _)| *android == major)
-            .map(|(_, fire)| (*fire).to_owned())
-            .unwrap_or_default();
+        device.os_version = fire_os_version(major);
     }
     // DeviceDetector (in Matomo 5.3.1) names iPadOS from 13 to the last version it knew.
     let ipados = (13..=25).contains(&leading_number(major).unwrap_or(0));
@@ -1028,6 +1227,117 @@ mod tests {
         assert_eq!(device_type_name(DEVICE_TYPE_UNKNOWN), "Unknown");
         assert_eq!(brand_name("SA"), "Samsung");
         assert_eq!(engine_description("Blink"), "Blink (Chrome, Opera)");
+    }
+
+    fn hints(json: &str) -> ClientHints {
+        ClientHints::from_uadata(json).expect("valid uadata")
+    }
+
+    const FROZEN_WINDOWS_CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
+    #[test]
+    fn windows_11_from_the_platform_version() {
+        let eleven = detect_with_hints(
+            FROZEN_WINDOWS_CHROME,
+            &hints(r#"{"platform":"Windows","platformVersion":"15.0.0"}"#),
+        );
+        assert_eq!(
+            (eleven.os.as_str(), eleven.os_version.as_str()),
+            ("WIN", "11")
+        );
+        let ten = detect_with_hints(
+            FROZEN_WINDOWS_CHROME,
+            &hints(r#"{"platform":"Windows","platformVersion":"10.0.0"}"#),
+        );
+        assert_eq!(ten.os_version, "10");
+        let eight = detect_with_hints(
+            FROZEN_WINDOWS_CHROME,
+            &hints(r#"{"platform":"Windows","platformVersion":"0.3.0"}"#),
+        );
+        assert_eq!(eight.os_version, "8.1");
+    }
+
+    #[test]
+    fn browser_version_from_the_full_version_list() {
+        let d = detect_with_hints(
+            FROZEN_WINDOWS_CHROME,
+            &hints(
+                r#"{"fullVersionList":[{"brand":"Chromium","version":"124.0.6367.91"},{"brand":"Google Chrome","version":"124.1.6367.91"},{"brand":"Not-A.Brand","version":"99.0.0.0"}]}"#,
+            ),
+        );
+        assert_eq!(
+            (d.browser.as_str(), d.browser_version.as_str()),
+            ("CH", "124.1")
+        );
+        assert_eq!(d.browser_engine, "Blink");
+        // Edge's hints name Edge even when the user agent is Chrome's.
+        let edge = detect_with_hints(
+            FROZEN_WINDOWS_CHROME,
+            &hints(
+                r#"{"fullVersionList":[{"brand":"Chromium","version":"125.0.0.0"},{"brand":"Microsoft Edge","version":"125.0.2535.51"}]}"#,
+            ),
+        );
+        assert_eq!(
+            (edge.browser.as_str(), edge.browser_version.as_str()),
+            ("PS", "125.0")
+        );
+    }
+
+    #[test]
+    fn mobile_chrome_stays_chrome_mobile() {
+        let ua = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36";
+        let d = detect_with_hints(
+            ua,
+            &hints(
+                r#"{"fullVersionList":[{"brand":"Google Chrome","version":"124.0.6367.82"}],"mobile":true,"model":"Pixel 8","platform":"Android","platformVersion":"14.0.0"}"#,
+            ),
+        );
+        assert_eq!(d.browser, "CM");
+        // The reduced user agent gets its model and OS version back.
+        assert_eq!((d.os.as_str(), d.os_version.as_str()), ("AND", "14.0"));
+        assert_eq!(
+            (d.device_brand.as_str(), d.device_model.as_str()),
+            ("GO", "Pixel 8")
+        );
+        assert_eq!(d.device_type, 1);
+        let plain = detect(ua);
+        assert_eq!(
+            (plain.os_version.as_str(), plain.device_model.as_str()),
+            ("10", "")
+        );
+    }
+
+    #[test]
+    fn model_and_platform_hints_fill_what_the_agent_lacks() {
+        let mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+        let d = detect_with_hints(
+            mac,
+            &hints(r#"{"platform":"macOS","platformVersion":"14.5.0"}"#),
+        );
+        assert_eq!((d.os.as_str(), d.os_version.as_str()), ("MAC", "14.5"));
+        // A desktop keeps no model, as in DeviceDetector's labels.
+        let d = detect_with_hints(mac, &hints(r#"{"model":"MacBook"}"#));
+        assert_eq!(d.device_model, "");
+        let tablet = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+        let d = detect_with_hints(
+            tablet,
+            &hints(r#"{"platform":"Android","platformVersion":"13"}"#),
+        );
+        assert_eq!(
+            (d.os.as_str(), d.os_version.as_str(), d.device_type),
+            ("AND", "13", 2)
+        );
+    }
+
+    #[test]
+    fn no_hints_is_the_user_agent_alone() {
+        let d = detect_with_hints(FROZEN_WINDOWS_CHROME, &ClientHints::default());
+        assert!(Arc::ptr_eq(&d, &detect_shared(FROZEN_WINDOWS_CHROME)));
+        let bot = detect_with_hints(
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            &hints(r#"{"platform":"Windows","platformVersion":"15.0.0"}"#),
+        );
+        assert!(bot.is_bot);
     }
 
     #[test]

@@ -150,6 +150,7 @@ async fn item_from_edge(
             latitude: facts.latitude,
             longitude: facts.longitude,
             dnt: facts.dnt,
+            ..Facts::default()
         },
         trusted: trusted.unwrap_or(false),
         request_id: Some(edge.id),
