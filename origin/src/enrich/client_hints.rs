@@ -1,16 +1,14 @@
 //! User-agent client hints, as Matomo's DeviceDetector reads them (`ClientHints.php`): from the
 //! tracker's `uadata` parameter (the JSON of `navigator.userAgentData.getHighEntropyValues`) or,
-//! when a request has none, from the `Sec-CH-UA-*` headers of a direct tracking request
-//! (Matomo's `core/Tracker/Request.php::getClientHints`: the request's data wins over headers).
+//! when a request has none, from the `Sec-CH-UA-*` headers, of a direct tracking request or as
+//! the edge forwards them (`shared::batch::HintHeaders`) (Matomo's
+//! `core/Tracker/Request.php::getClientHints`: the request's data wins over headers).
 //!
 //! Read: the brand list (`fullVersionList`, else `brands`; `Sec-CH-UA-Full-Version-List`, else
 //! `Sec-CH-UA`), `platform`, `platformVersion` and `model`. `mobile` (`Sec-CH-UA-Mobile`) is
 //! not read: DeviceDetector uses it only for `isMobile()`, which Matomo does not store (the
 //! device type comes from the user agent). Hints that are not valid JSON or not strings are
 //! ignored, as DeviceDetector ignores them, and the user agent alone decides.
-//!
-//! Through the edge only `uadata` arrives: the batch format carries the `User-Agent` header but
-//! not the `Sec-CH-UA-*` headers.
 
 use serde::Deserialize;
 

@@ -27,6 +27,7 @@ use super::{
     AppState, BodyError,
 };
 use crate::{
+    enrich::client_hints::ClientHints,
     metrics::Metrics,
     store::now_unix,
     tracker::{Facts, Item, Outcome},
@@ -149,8 +150,8 @@ async fn item_from_edge(
             city: facts.city,
             latitude: facts.latitude,
             longitude: facts.longitude,
+            client_hints: ClientHints::from_headers(|name| facts.client_hints.get(name)),
             dnt: facts.dnt,
-            ..Facts::default()
         },
         trusted: trusted.unwrap_or(false),
         request_id: Some(edge.id),

@@ -32,7 +32,7 @@ pub struct Facts {
     pub fingerprint: Option<[u8; 8]>,
     pub user_agent: Option<String>,
     pub accept_language: Option<String>,
-    /// The `Sec-CH-UA-*` headers of a direct request (the edge's batches do not carry them).
+    /// The `Sec-CH-UA-*` headers (of a direct request, or as the edge forwarded them).
     pub client_hints: ClientHints,
     /// Location from the edge (trusted: it comes from a signed batch).
     pub country: Option<String>,
