@@ -1341,6 +1341,33 @@ mod tests {
     }
 
     #[test]
+    fn odd_user_agents_and_hints_never_panic() {
+        let odd = [
+            "Android 1",
+            "Android 10; K) AppleWebKit",
+            "PlayStation ",
+            "Chrome/",
+            "Chrome/9999999999999",
+            "Mozilla/5.0 (Linux; Android ; ) ébot",
+            "Tizen ",
+            "webOS/",
+            "Roku",
+            "Silk/",
+            "GSA/",
+            "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/1.0 Mobile",
+        ];
+        let hints = ClientHints::from_uadata(
+            r#"{"fullVersionList":[{"brand":"","version":""}],"model":"Ω","platform":"Windows","platformVersion":"x.y"}"#,
+        )
+        .unwrap();
+        for ua in odd {
+            let plain = detect(ua);
+            let hinted = detect_with_hints(ua, &hints);
+            assert!(plain.os.len() >= 3 && hinted.os.len() >= 3, "{ua}");
+        }
+    }
+
+    #[test]
     fn cached_lookups_return_the_same_result() {
         let ua = CASES[0].ua;
         let first = detect_shared(ua);
