@@ -181,6 +181,12 @@ const CLIENT_TOKENS: &[ClientToken] = &[
         Some("BingSapphire/"),
     ),
     client("GSA/", "Google Search App", Some(""), Some("GSA/")),
+    client("FBAV/", "Facebook", Some(""), Some("FBAV/")),
+    client("FBAN/", "Facebook", Some(""), None),
+    client("Instagram ", "Instagram", Some(""), Some("Instagram ")),
+    client("Pinterest/", "Pinterest", Some(""), Some("Pinterest/")),
+    client("LinkedInApp/", "LinkedIn", Some(""), Some("LinkedInApp/")),
+    client("TikTok ", "TikTok", Some(""), Some("TikTok ")),
     client(
         "Twitter for iPhone/",
         "Twitter",
@@ -1365,6 +1371,28 @@ mod tests {
             let hinted = detect_with_hints(ua, &hints);
             assert!(plain.os.len() >= 3 && hinted.os.len() >= 3, "{ua}");
         }
+    }
+
+    #[test]
+    fn in_app_browsers_are_stored_by_the_apps_name() {
+        let facebook = detect("Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/127.0.6533.103 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/476.0.0.49.74;]");
+        assert_eq!(
+            (facebook.browser.as_str(), facebook.browser_version.as_str()),
+            ("Facebook", "476.0")
+        );
+        assert_eq!(
+            (browser_name("Facebook"), facebook.browser_engine.as_str()),
+            ("Facebook", "")
+        );
+        let instagram = detect("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 339.0.3.12.91 (iPhone14,5; iOS 17_5; en_US)");
+        assert_eq!(
+            (
+                instagram.browser.as_str(),
+                instagram.browser_version.as_str()
+            ),
+            ("Instagram", "339.0")
+        );
+        assert_eq!((instagram.os.as_str(), instagram.device_type), ("IOS", 1));
     }
 
     #[test]
