@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use shared::batch::{self, Batch, EdgeFacts, EdgeRequest};
+use shared::batch::{self, Batch, EdgeFacts, EdgeRequest, HintHeaders};
 use sqlx::{Connection, QueryBuilder};
 
 use crate::{
@@ -70,6 +70,7 @@ fn edge_batch(hits: &[Hit], first_index: usize) -> Vec<u8> {
                     longitude: None,
                     user_agent: Some(USER_AGENTS[hit.ua].to_owned()),
                     accept_language: Some(LANGUAGES[hit.lang].to_owned()),
+                    client_hints: HintHeaders::default(),
                     dnt: false,
                 },
             }

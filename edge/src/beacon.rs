@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use shared::answer::Answer;
-use shared::batch::{EdgeFacts, EdgeRequest};
+use shared::batch::{EdgeFacts, EdgeRequest, HintHeaders};
 use shared::params::{self, Incoming, Params};
 use shared::tracker_script::Build;
 
@@ -107,6 +107,8 @@ pub struct Visitor {
     pub user_agent: Option<String>,
     /// `Accept-Language`.
     pub accept_language: Option<String>,
+    /// The `Sec-CH-UA-*` client hints, forwarded for the origin's device detection.
+    pub client_hints: HintHeaders,
     /// `DNT: 1`.
     pub dnt: bool,
     /// `request.cf.country` (ISO 3166-1 alpha-2).
@@ -221,6 +223,7 @@ fn accept(params: Params, config: &EdgeConfig, enrich: &mut Enrichment<'_>) -> O
         longitude: v.longitude,
         user_agent: v.user_agent.clone(),
         accept_language: v.accept_language.clone(),
+        client_hints: v.client_hints.clone(),
         dnt: v.dnt,
     };
     Some(EdgeRequest {

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
-use shared::batch::{self, EdgeRequest};
+use shared::batch::{self, EdgeRequest, HintHeaders};
 use worker::js_sys::{self, Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{self, prelude::*, JsCast, JsValue};
 use worker::{
@@ -118,6 +118,7 @@ fn visitor(req: &Request) -> Visitor {
         ip: header(req, "cf-connecting-ip").and_then(|ip| ip.trim().parse::<IpAddr>().ok()),
         user_agent: header(req, "user-agent"),
         accept_language: header(req, "accept-language"),
+        client_hints: HintHeaders::from_lookup(|name| header(req, name)),
         dnt: header(req, "dnt").is_some_and(|v| v.trim() == "1"),
         country: cf_field("country"),
         region: cf_field("region"),

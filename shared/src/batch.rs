@@ -4,19 +4,19 @@
 //! Layout: one byte [`BATCH_VERSION`], then a [postcard](https://docs.rs/postcard) body (varint
 //! integers, length-prefixed UTF-8 strings, fixed-size byte arrays written raw). Two tricks keep
 //! it small without a compressor:
-//! - the strings that repeat across requests (User-Agent, Accept-Language, country, region,
-//!   city) are written once in a per-batch string table and referenced by index;
+//! - the strings that repeat across requests (User-Agent, Accept-Language, the `Sec-CH-UA-*`
+//!   client hints, country, region, city) are written once in a per-batch string table and referenced by index;
 //! - `received_at_ms` is written as an offset from the batch's earliest time.
 //!
 //! Measured (test `typical_pageview_sizes_are_as_documented`): a realistic matomo.js 5 pageview
 //! from desktop Chrome (30 parameters: url with a campaign query, action_name, urlref, `_id`,
 //! `res`, `h/m/s`, the eight flags, `pv_id`, `pf_*` timings, `uadata` client hints, `send_image=0`)
-//! is a **798-byte query string**; with the Chrome User-Agent, Accept-Language, an IPv4 address,
-//! fingerprint and geo facts it encodes to **1,016 bytes** as a one-item batch. In a 100-item
-//! batch of such pageviews (5 distinct User-Agents, 3 languages, 4 cities) the batch is
-//! **86,983 bytes, 870 bytes per item**: the query string (about 800 bytes) plus about
-//! **70 bytes** of id, time, IP, fingerprint, coordinates, string indices and the shared string
-//! table. The query string dominates, `uadata` alone being about 300 bytes of it; a
+//! is a **798-byte query string**; with the Chrome User-Agent, Accept-Language, the `Sec-CH-UA`
+//! and `Sec-CH-UA-Platform` hints Chrome sends unasked, an IPv4 address, fingerprint and geo
+//! facts it encodes to **1,099 bytes** as a one-item batch. In a 100-item batch of such pageviews
+//! (5 distinct User-Agents, 3 languages, 4 cities) the batch is **87,759 bytes, 877 bytes per
+//! item**: the query string (about 800 bytes) plus about **78 bytes** of id, time, IP,
+//! fingerprint, coordinates, string indices and the shared string table. The query string dominates, `uadata` alone being about 300 bytes of it; a
 //! general-purpose compressor over the whole body would shrink it further if ever needed.
 //!
 //! Signing: the origin checks [`SIGNATURE_HEADER`] = hex `HMAC-SHA256(secret, timestamp "." body)`
@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// The format version written as the first byte of every encoded batch.
-pub const BATCH_VERSION: u8 = 1;
+pub const BATCH_VERSION: u8 = 2;
 /// The header carrying the hex HMAC-SHA256 signature.
 pub const SIGNATURE_HEADER: &str = "x-edgemeter-signature";
 /// The header carrying the signing time in UNIX seconds.
@@ -83,8 +83,62 @@ pub struct EdgeFacts {
     pub user_agent: Option<String>,
     /// The `Accept-Language` header.
     pub accept_language: Option<String>,
+    /// The `Sec-CH-UA-*` client-hint headers (since version 2).
+    pub client_hints: HintHeaders,
     /// `DNT: 1` or `X-Do-Not-Track: 1` was sent.
     pub dnt: bool,
+}
+
+/// The user-agent client-hint headers Matomo's device detection reads, as the browser sent them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HintHeaders {
+    /// `Sec-CH-UA`.
+    pub ua: Option<String>,
+    /// `Sec-CH-UA-Full-Version-List`.
+    pub full_version_list: Option<String>,
+    /// `Sec-CH-UA-Platform`.
+    pub platform: Option<String>,
+    /// `Sec-CH-UA-Platform-Version`.
+    pub platform_version: Option<String>,
+    /// `Sec-CH-UA-Model`.
+    pub model: Option<String>,
+}
+
+impl HintHeaders {
+    /// The header names, lower-case, in field order.
+    pub const NAMES: [&'static str; 5] = [
+        "sec-ch-ua",
+        "sec-ch-ua-full-version-list",
+        "sec-ch-ua-platform",
+        "sec-ch-ua-platform-version",
+        "sec-ch-ua-model",
+    ];
+
+    /// Reads the headers with a lookup by lower-case name.
+    pub fn from_lookup(mut header: impl FnMut(&str) -> Option<String>) -> Self {
+        let [ua, full_version_list, platform, platform_version, model] =
+            Self::NAMES.map(&mut header);
+        Self {
+            ua,
+            full_version_list,
+            platform,
+            platform_version,
+            model,
+        }
+    }
+
+    /// The value of a header by lower-case name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let value = match name {
+            "sec-ch-ua" => &self.ua,
+            "sec-ch-ua-full-version-list" => &self.full_version_list,
+            "sec-ch-ua-platform" => &self.platform,
+            "sec-ch-ua-platform-version" => &self.platform_version,
+            "sec-ch-ua-model" => &self.model,
+            _ => &None,
+        };
+        value.as_deref()
+    }
 }
 
 /// Why a batch body could not be decoded.
@@ -144,6 +198,8 @@ struct WireItem<'a> {
     longitude: Option<f64>,
     user_agent: Option<u32>,
     accept_language: Option<u32>,
+    /// [`HintHeaders`] in field order.
+    client_hints: [Option<u32>; 5],
     dnt: bool,
 }
 
@@ -155,7 +211,11 @@ struct StringTable<'a> {
 
 impl<'a> StringTable<'a> {
     fn intern(&mut self, value: Option<&'a String>) -> Option<u32> {
-        let value = value?.as_str();
+        self.intern_str(value.map(String::as_str))
+    }
+
+    fn intern_str(&mut self, value: Option<&'a str>) -> Option<u32> {
+        let value = value?;
         if let Some(&at) = self.index.get(value) {
             return Some(at);
         }
@@ -194,6 +254,8 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
                 longitude: f.longitude,
                 user_agent: table.intern(f.user_agent.as_ref()),
                 accept_language: table.intern(f.accept_language.as_ref()),
+                client_hints: HintHeaders::NAMES
+                    .map(|name| table.intern_str(f.client_hints.get(name))),
                 dnt: f.dnt,
             }
         })
@@ -255,6 +317,17 @@ pub fn decode(bytes: &[u8]) -> Result<Batch, BatchError> {
                     longitude: item.longitude,
                     user_agent: lookup(item.user_agent)?,
                     accept_language: lookup(item.accept_language)?,
+                    client_hints: {
+                        let [ua, full_version_list, platform, platform_version, model] =
+                            item.client_hints;
+                        HintHeaders {
+                            ua: lookup(ua)?,
+                            full_version_list: lookup(full_version_list)?,
+                            platform: lookup(platform)?,
+                            platform_version: lookup(platform_version)?,
+                            model: lookup(model)?,
+                        }
+                    },
                     dnt: item.dnt,
                 },
             })
@@ -389,6 +462,15 @@ mod tests {
                 longitude: Some(-122.4194),
                 user_agent: Some(CHROME_UA.replace("124.0", &format!("12{}.0", n % 5))),
                 accept_language: Some(langs[n % langs.len()].to_owned()),
+                // The hints Chrome sends unasked (the others need `Accept-CH`).
+                client_hints: HintHeaders {
+                    ua: Some(
+                        r#""Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99""#
+                            .to_owned(),
+                    ),
+                    platform: Some(r#""Windows""#.to_owned()),
+                    ..HintHeaders::default()
+                },
                 dnt: n.is_multiple_of(7),
             },
         }
@@ -446,10 +528,11 @@ mod tests {
     #[test]
     fn an_unknown_version_is_a_clear_error() {
         let mut bytes = encode(&batch(2));
-        bytes[0] = 2;
-        let err = decode(&bytes).expect_err("version 2 is unknown");
-        assert_eq!(err, BatchError::UnknownVersion(2));
-        assert!(err.to_string().contains("reads version 1"));
+        // Version 1 had no client hints: an edge not yet upgraded gets a clear error.
+        bytes[0] = 1;
+        let err = decode(&bytes).expect_err("version 1 is no longer read");
+        assert_eq!(err, BatchError::UnknownVersion(1));
+        assert!(err.to_string().contains("reads version 2"));
     }
 
     #[test]
@@ -484,8 +567,8 @@ mod tests {
         );
         // The module doc quotes these figures; keep it in sync if the format changes.
         assert_eq!(query_len, 798);
-        assert_eq!(single, 1016);
-        assert_eq!(hundred, 86_983);
+        assert_eq!(single, 1099);
+        assert_eq!(hundred, 87_759);
     }
 
     #[test]

@@ -18,6 +18,10 @@ fn visitor() -> Visitor {
         ip: "203.0.113.77".parse().ok(),
         user_agent: Some("Mozilla/5.0 Test".to_owned()),
         accept_language: Some("fr-CH,fr;q=0.9".to_owned()),
+        client_hints: HintHeaders {
+            platform: Some("\"Windows\"".to_owned()),
+            ..HintHeaders::default()
+        },
         dnt: true,
         country: Some("CH".to_owned()),
         region: Some("Zurich".to_owned()),
@@ -269,6 +273,10 @@ fn the_edge_adds_time_geo_language_dnt_and_an_anonymised_ip() {
     assert_eq!(r.facts.latitude, Some(47.37));
     assert_eq!(r.facts.accept_language.as_deref(), Some("fr-CH,fr;q=0.9"));
     assert_eq!(r.facts.user_agent.as_deref(), Some("Mozilla/5.0 Test"));
+    assert_eq!(
+        r.facts.client_hints.platform.as_deref(),
+        Some("\"Windows\"")
+    );
     assert!(r.facts.dnt);
 }
 

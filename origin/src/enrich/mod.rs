@@ -3,6 +3,7 @@
 //! `log_action`, `log_conversion`). No I/O, no async, no database: the caller passes the site's
 //! settings in. Matomo sources are named in each module.
 
+pub mod client_hints;
 pub mod device;
 pub mod exclusion;
 pub mod goal;

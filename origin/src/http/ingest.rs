@@ -27,6 +27,7 @@ use super::{
     AppState, BodyError,
 };
 use crate::{
+    enrich::client_hints::ClientHints,
     metrics::Metrics,
     store::now_unix,
     tracker::{Facts, Item, Outcome},
@@ -177,6 +178,7 @@ async fn item_from_edge(
             city: facts.city,
             latitude: facts.latitude,
             longitude: facts.longitude,
+            client_hints: ClientHints::from_headers(|name| facts.client_hints.get(name)),
             dnt: facts.dnt,
         },
         trusted: trusted.unwrap_or(false),

@@ -20,6 +20,7 @@ use shared::{
 
 use super::{answer::respond, parse_off_runtime, read_body, AppState, BodyError};
 use crate::{
+    enrich::client_hints::ClientHints,
     metrics::Metrics,
     store::{now_unix, Access, StoreError, TokenOwner},
     tracker::{Facts, Item, Outcome},
@@ -99,6 +100,9 @@ async fn handle(
         ip: Some(peer.ip()),
         user_agent: header_text(headers, header::USER_AGENT),
         accept_language: header_text(headers, header::ACCEPT_LANGUAGE),
+        client_hints: ClientHints::from_headers(|name| {
+            headers.get(name).and_then(|v| v.to_str().ok())
+        }),
         dnt: headers.get("dnt").is_some_and(|v| v == "1"),
         ..Facts::default()
     };

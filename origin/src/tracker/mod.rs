@@ -15,6 +15,8 @@ use std::net::IpAddr;
 
 use shared::request::TrackingRequest;
 
+use crate::enrich::client_hints::ClientHints;
+
 pub use site::{SiteCache, SiteInfo, SiteTz};
 pub use writer::{WriterError, WriterHandle};
 
@@ -30,6 +32,8 @@ pub struct Facts {
     pub fingerprint: Option<[u8; 8]>,
     pub user_agent: Option<String>,
     pub accept_language: Option<String>,
+    /// The `Sec-CH-UA-*` headers (of a direct request, or as the edge forwarded them).
+    pub client_hints: ClientHints,
     /// Location from the edge (trusted: it comes from a signed batch).
     pub country: Option<String>,
     pub region: Option<String>,

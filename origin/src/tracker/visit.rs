@@ -17,7 +17,7 @@ use shared::request::{Action, LocalTime, PerformanceTimings, TrackingRequest, Vi
 use super::{group::Group, Exclusion, Facts, Item, Outcome, Rejection, SiteInfo};
 use crate::{
     config::TrackerConfig,
-    enrich::{device, exclusion, goal, referrer, url},
+    enrich::{client_hints::ClientHints, device, exclusion, goal, referrer, url},
     store::{
         visits::{self, ActionType, NewAction, NewConversion, StoredReferrer, Visit, VisitUpdate},
         Result,
@@ -270,7 +270,8 @@ impl Rules<'_> {
             config_id,
             claimed_visitor,
         } = *seen;
-        let device = device::detect_shared(user_agent);
+        let hints = ClientHints::for_request(req.uadata.as_deref(), &facts.client_hints);
+        let device = device::detect_with_hints(user_agent, &hints);
         let idsite = i64::from(req.site_id.get());
         let last = self
             .find_visit(group, idsite, req, &config_id, claimed_visitor, time)

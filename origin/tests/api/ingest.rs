@@ -1,6 +1,6 @@
 //! `POST /ingest`: signed edge batches, deduplicated by request id.
 
-use shared::batch::{self, Batch, EdgeFacts, EdgeRequest};
+use shared::batch::{self, Batch, EdgeFacts, EdgeRequest, HintHeaders};
 
 use crate::{both_backends, helpers::*};
 
@@ -132,7 +132,39 @@ async fn without_a_secret_ingest_says_how_to_enable_it(backend: Backend) {
     app.stop().await;
 }
 
+/// The client hints the edge forwards refine the stored device as on the direct endpoint.
+async fn the_edges_client_hints_refine_the_stored_device(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut request = edge_request(1, app.idsite, "a");
+    request.facts.user_agent = Some(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/124.0.0.0 Safari/537.36"
+            .to_owned(),
+    );
+    request.facts.client_hints = HintHeaders {
+        full_version_list: Some(
+            r#""Chromium";v="124.0.6367.91", "Google Chrome";v="124.1.6367.91""#.to_owned(),
+        ),
+        platform: Some(r#""Windows""#.to_owned()),
+        platform_version: Some(r#""15.0.0""#.to_owned()),
+        ..HintHeaders::default()
+    };
+    let answer = app
+        .send_batch(&Batch {
+            items: vec![request],
+        })
+        .await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        app.text("SELECT config_os || ' ' || config_os_version || ' ' || config_browser_version FROM log_visit")
+            .await,
+        "WIN 11 124.1"
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    the_edges_client_hints_refine_the_stored_device,
     a_signed_batch_is_stored_once_even_when_retried,
     a_tampered_or_expired_batch_is_refused_with_401,
     a_malformed_batch_with_a_valid_signature_is_a_400,

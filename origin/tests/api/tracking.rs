@@ -392,7 +392,46 @@ async fn do_not_track_is_honoured_only_when_configured(backend: Backend) {
     }
 }
 
+/// Client hints refine the stored OS version and model: from the `Sec-CH-UA-*` headers of a
+/// direct request, and from `uadata`, which wins over the headers.
+async fn client_hints_refine_the_stored_device(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // A different Chrome version each time, so that each request starts its own visit.
+    let frozen = |n: u8| {
+        format!("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/12{n}.0.0.0 Mobile Safari/537.36")
+    };
+    let uadata = "%7B%22platform%22%3A%22Windows%22%2C%22platformVersion%22%3A%2215.0.0%22%7D";
+    for (n, query) in [(1, String::new()), (2, format!("&uadata={uadata}"))] {
+        let response = app
+            .client
+            .get(app.url(&format!(
+                "/matomo.php?idsite={}&rec=1&url=https%3A%2F%2Fexample.com%2F&_id=000000000000000{n}{query}",
+                app.idsite
+            )))
+            .header("user-agent", frozen(n))
+            .header("sec-ch-ua-platform", "\"Android\"")
+            .header("sec-ch-ua-platform-version", "\"14.0.0\"")
+            .header("sec-ch-ua-model", "\"Pixel 8\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let stored = |n: u8| {
+        format!(
+            "SELECT config_os || ' ' || config_os_version || ' ' || config_device_model \
+             FROM log_visit ORDER BY idvisit LIMIT 1 OFFSET {}",
+            n - 1
+        )
+    };
+    assert_eq!(app.text(&stored(1)).await, "AND 14.0 Pixel 8");
+    // uadata's platform wins; its missing model leaves the headers' out, as in Matomo.
+    assert_eq!(app.text(&stored(2)).await, "WIN 11 ");
+    app.stop().await;
+}
+
 both_backends!(
+    client_hints_refine_the_stored_device,
     do_not_track_is_honoured_only_when_configured,
     a_get_pageview_is_stored_and_answered_with_the_gif,
     send_image_0_is_answered_with_an_empty_204,
