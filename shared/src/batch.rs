@@ -148,7 +148,7 @@ pub enum BatchError {
     #[error("empty batch body: expected a version byte followed by the batch")]
     Empty,
     /// A version this build does not read.
-    #[error("unknown batch format version {0}: this build reads version {BATCH_VERSION}; deploy matching edge and origin versions")]
+    #[error("unknown batch format version {0}: this build reads versions 1 to {BATCH_VERSION}; deploy matching edge and origin versions")]
     UnknownVersion(u8),
     /// Truncated or corrupt body.
     #[error("malformed batch body: {0}")]
@@ -201,6 +201,77 @@ struct WireItem<'a> {
     /// [`HintHeaders`] in field order.
     client_hints: [Option<u32>; 5],
     dnt: bool,
+}
+
+/// Version 1's layout, before the client hints: still read, so batches an edge queued before
+/// both were upgraded are stored, not refused into the dead-letter queue.
+#[derive(Deserialize)]
+struct WireBatchV1<'a> {
+    base_ms: i64,
+    #[serde(borrow)]
+    strings: Vec<&'a str>,
+    #[serde(borrow)]
+    items: Vec<WireItemV1<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireItemV1<'a> {
+    id: RequestId,
+    offset_ms: u64,
+    query: &'a str,
+    ip: Option<IpAddr>,
+    fingerprint: [u8; 8],
+    country: Option<u32>,
+    region: Option<u32>,
+    city: Option<u32>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    user_agent: Option<u32>,
+    accept_language: Option<u32>,
+    dnt: bool,
+}
+
+impl<'a> From<WireBatchV1<'a>> for WireBatch<'a> {
+    fn from(v1: WireBatchV1<'a>) -> Self {
+        let items = v1
+            .items
+            .into_iter()
+            .map(|item| WireItem {
+                id: item.id,
+                offset_ms: item.offset_ms,
+                query: item.query,
+                ip: item.ip,
+                fingerprint: item.fingerprint,
+                country: item.country,
+                region: item.region,
+                city: item.city,
+                latitude: item.latitude,
+                longitude: item.longitude,
+                user_agent: item.user_agent,
+                accept_language: item.accept_language,
+                client_hints: [None; 5],
+                dnt: item.dnt,
+            })
+            .collect();
+        WireBatch {
+            base_ms: v1.base_ms,
+            strings: v1.strings,
+            items,
+        }
+    }
+}
+
+/// Reads the body of one format version, refusing trailing bytes.
+fn take_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, BatchError> {
+    let (wire, rest): (T, _) =
+        postcard::take_from_bytes(body).map_err(|err| BatchError::Malformed(err.to_string()))?;
+    if !rest.is_empty() {
+        return Err(BatchError::Malformed(format!(
+            "{} unexpected bytes after the batch",
+            rest.len()
+        )));
+    }
+    Ok(wire)
 }
 
 #[derive(Default)]
@@ -276,17 +347,11 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
 /// Decodes a batch written by [`encode`].
 pub fn decode(bytes: &[u8]) -> Result<Batch, BatchError> {
     let (&version, body) = bytes.split_first().ok_or(BatchError::Empty)?;
-    if version != BATCH_VERSION {
-        return Err(BatchError::UnknownVersion(version));
-    }
-    let (wire, rest): (WireBatch<'_>, _) =
-        postcard::take_from_bytes(body).map_err(|err| BatchError::Malformed(err.to_string()))?;
-    if !rest.is_empty() {
-        return Err(BatchError::Malformed(format!(
-            "{} unexpected bytes after the batch",
-            rest.len()
-        )));
-    }
+    let wire: WireBatch<'_> = match version {
+        1 => take_body::<WireBatchV1<'_>>(body)?.into(),
+        BATCH_VERSION => take_body(body)?,
+        _ => return Err(BatchError::UnknownVersion(version)),
+    };
     let lookup = |at: Option<u32>| -> Result<Option<String>, BatchError> {
         at.map(|at| {
             usize::try_from(at)
@@ -528,11 +593,25 @@ mod tests {
     #[test]
     fn an_unknown_version_is_a_clear_error() {
         let mut bytes = encode(&batch(2));
-        // Version 1 had no client hints: an edge not yet upgraded gets a clear error.
-        bytes[0] = 1;
-        let err = decode(&bytes).expect_err("version 1 is no longer read");
-        assert_eq!(err, BatchError::UnknownVersion(1));
-        assert!(err.to_string().contains("reads version 2"));
+        bytes[0] = BATCH_VERSION + 1;
+        let err = decode(&bytes).expect_err("a newer version is not read");
+        assert_eq!(err, BatchError::UnknownVersion(BATCH_VERSION + 1));
+        assert!(err.to_string().contains("reads versions 1 to 2"));
+    }
+
+    #[test]
+    fn version_1_batches_queued_before_an_upgrade_are_still_read() {
+        // Version 1 is version 2 without the client-hint indices: a batch of one item with no
+        // hints differs from its version 2 encoding by those five `None` bytes only.
+        let mut one = batch(1);
+        one.items[0].facts.client_hints = HintHeaders::default();
+        let v2 = encode(&one);
+        let hints_at = v2.len() - 1 - 5; // before the final `dnt` byte
+        assert_eq!(&v2[hints_at..hints_at + 5], &[0; 5], "five None indices");
+        let mut v1 = v2[..hints_at].to_vec();
+        v1.push(*v2.last().unwrap());
+        v1[0] = 1;
+        assert_eq!(decode(&v1).unwrap(), one);
     }
 
     #[test]
