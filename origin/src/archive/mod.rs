@@ -276,16 +276,23 @@ impl<'a> SiteArchiver<'a> {
         if period.kind == PeriodKind::Day {
             return day::archive_day(self.store, self.idsite, &self.tz, from, to).await;
         }
-        // Sub-periods are read or built, never forced: forcing applies to the asked period.
-        let sub_mode = if mode == Mode::ReadOnly {
-            Mode::ReadOnly
-        } else {
-            Mode::Build
-        };
         let mut data = ArchiveData::default();
-        for sub in periods::sub_periods(period) {
-            let sub_data = self.get(sub, sub_mode).await?;
-            data.merge(&sub_data);
+        if storage::has_visits(self.store, self.idsite, from, to).await? {
+            // Sub-periods are read or built, never forced: forcing applies to the asked period.
+            let sub_mode = if mode == Mode::ReadOnly {
+                Mode::ReadOnly
+            } else {
+                Mode::Build
+            };
+            for sub in periods::sub_periods(period) {
+                let sub_data = self.get(sub, sub_mode).await?;
+                data.merge(&sub_data);
+            }
+        } else {
+            // No visit in the whole period (Matomo's `Loader::canSkipThisArchive`): every day
+            // of it is the same empty day, and so is their sum; one is computed instead of
+            // building and storing each sub-period (a year of a new site was 365 day builds).
+            data = day::archive_day(self.store, self.idsite, &self.tz, from, from).await?;
         }
         match period.kind {
             PeriodKind::Week | PeriodKind::Month => {
