@@ -27,7 +27,40 @@ step() {
   fi
 }
 
+# step_in_background NAME COMMAND...: starts one part of the suite beside the next steps (for a
+# step that leaves a core idle: the fuzz build overlaps the single-threaded end-to-end clients);
+# its output goes to a log that is printed when it is collected. wait_background_steps collects
+# every such step, times it and records its outcome as `step` does.
+BACKGROUND_STEPS=()
+step_in_background() {
+  local name=$1; shift
+  local log; log=$(mktemp /tmp/edgemeter-step.XXXXXX)
+  say "$name (started in the background, log: $log)"
+  ( "$@" ) >"$log" 2>&1 &
+  BACKGROUND_STEPS+=("$!|$SECONDS|$log|$name")
+}
+
+wait_background_steps() {
+  local entry pid start log name
+  for entry in "${BACKGROUND_STEPS[@]}"; do
+    IFS='|' read -r pid start log name <<<"$entry"
+    if wait "$pid"; then
+      cat "$log"
+      STEPS_PASSED=$((STEPS_PASSED + 1))
+      say "$name: ok ($((SECONDS - start)) s, in the background)"
+    else
+      cat "$log"
+      STEPS_FAILED=$((STEPS_FAILED + 1))
+      FAILED_NAMES+=("$name")
+      say "$name: FAILED ($((SECONDS - start)) s, in the background)"
+    fi
+    rm -f "$log"
+  done
+  BACKGROUND_STEPS=()
+}
+
 summary() {
+  wait_background_steps
   echo
   for n in "${FAILED_NAMES[@]}"; do echo "failed: $n"; done
   echo "test steps: $STEPS_PASSED passed, $STEPS_FAILED failed"
