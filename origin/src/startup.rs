@@ -49,12 +49,14 @@ impl App {
             Some(key) => key.as_bytes().to_vec(),
             None => rand::random::<[u8; 32]>().to_vec(),
         };
+        let metrics = Arc::new(Metrics::default());
         let (writer, writer_task) = WriterHandle::spawn(
             store.clone(),
             Arc::clone(&sites),
             config.tracker.clone(),
             fingerprint_key,
             config.ip_anonymisation_bytes,
+            Arc::clone(&metrics),
         );
         crate::archive::configure(crate::archive::Settings {
             browser_trigger: config.archiving.browser_trigger,
@@ -66,6 +68,10 @@ impl App {
                 store.clone(),
                 std::time::Duration::from_secs(config.archiving.scheduler_interval_secs.max(1)),
                 stopped,
+                {
+                    let metrics = Arc::clone(&metrics);
+                    move |idsite, at| metrics.archives.succeeded(idsite, at)
+                },
             );
             (task, stop)
         });
@@ -77,7 +83,7 @@ impl App {
             store,
             writer,
             sites,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
         };
         Ok(Self {
             listener,

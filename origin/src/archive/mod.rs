@@ -387,6 +387,16 @@ const HEAL_WINDOW_DAYS: u64 = 400;
 /// One archiving pass over every site: consume invalidations, then archive what is missing,
 /// invalidated or outdated (today after its TTL, yesterday once complete, gaps in the past).
 pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
+    run_once_with(store, now, &|_| {}).await
+}
+
+/// [`run_once`], calling `succeeded(idsite)` for every site archived without error (the
+/// scheduler's hook for `/metrics`).
+async fn run_once_with(
+    store: &Store,
+    now: i64,
+    succeeded: &(dyn Fn(i64) + Send + Sync),
+) -> Result<Outcome> {
     let mut outcome = Outcome {
         invalidations: process_invalidations(store).await?,
         ..Outcome::default()
@@ -396,9 +406,12 @@ pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
             continue;
         };
         let archiver = SiteArchiver::new(store, &site, now);
-        if let Err(error) = archiver.heal(HEAL_WINDOW_DAYS).await {
-            tracing::warn!(idsite, %error, "archiving failed");
-            outcome.errors += 1;
+        match archiver.heal(HEAL_WINDOW_DAYS).await {
+            Ok(()) => succeeded(idsite),
+            Err(error) => {
+                tracing::warn!(idsite, %error, "archiving failed");
+                outcome.errors += 1;
+            }
         }
         outcome.archived += archiver.built();
     }
@@ -406,15 +419,18 @@ pub async fn run_once(store: &Store, now: i64) -> Result<Outcome> {
 }
 
 /// Runs [`run_once`] every `interval` (plus up to 10% jitter, so several origins on one database
-/// do not archive in lockstep) until `stop` turns true.
+/// do not archive in lockstep) until `stop` turns true; `succeeded(idsite, started_at)` is called
+/// for every site a pass archived without error.
 pub fn spawn_scheduler(
     store: Store,
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    succeeded: impl Fn(i64, i64) + Send + Sync + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match run_once(&store, crate::store::now_unix()).await {
+            let now = crate::store::now_unix();
+            match run_once_with(&store, now, &|idsite| succeeded(idsite, now)).await {
                 Ok(outcome) if outcome.archived > 0 || outcome.invalidations > 0 => {
                     tracing::info!(
                         archived = outcome.archived,

@@ -3,7 +3,7 @@
 //! - `tracking`: Matomo's tracking endpoint `/matomo.php` and `/piwik.php` (direct clients);
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
-//! - `health`: `/healthz` and Prometheus `/metrics`;
+//! - `health`: `/healthz` (alive), `/readyz` (ready) and Prometheus `/metrics`;
 //! - `crate::api`: Matomo's Reporting API at `/index.php`.
 
 mod answer;

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use shared::request::TrackingRequest;
 
 pub use site::{SiteCache, SiteInfo, SiteTz};
-pub use writer::{WriterError, WriterHandle};
+pub use writer::{WriterError, WriterHandle, WriterStatus};
 
 /// What the transport knows about a request besides its parameters.
 #[derive(Debug, Clone, Default)]

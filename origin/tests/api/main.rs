@@ -9,6 +9,7 @@ mod access;
 mod archive;
 mod cli;
 mod ingest;
+mod ops;
 mod reporting;
 mod tracking;
 mod visits;
