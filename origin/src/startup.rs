@@ -78,12 +78,16 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let switches = Arc::new(crate::switches::Switches::new(
+            config.tracker.record_statistics,
+        ));
         let state = AppState {
             config: Arc::new(config),
             store,
             writer,
             sites,
             metrics,
+            switches,
         };
         Ok(Self {
             listener,

@@ -32,13 +32,20 @@ pub struct AppState {
     pub writer: WriterHandle,
     pub sites: Arc<SiteCache>,
     pub metrics: Arc<Metrics>,
+    /// Maintenance mode and recording, switched at run time (see `crate::switches`).
+    pub switches: Arc<crate::switches::Switches>,
 }
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tracking::router())
-        .merge(crate::api::router())
+        .merge(
+            crate::api::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                maintenance,
+            )),
+        )
         .merge(ingest::router())
         .merge(tracker_script::router())
         .merge(health::router())
@@ -48,6 +55,26 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Matomo's maintenance page with 503 in place of the Reporting API while maintenance mode is on
+/// (`core/FrontController.php::handleMaintenanceMode`; Matomo omits the 503 only with
+/// `multi_server_environment = 1`, which has no equivalent here).
+async fn maintenance(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.switches.maintenance(&state.store).await {
+        let recording = state.switches.recording(&state.store).await;
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::response::Html(crate::switches::maintenance_page(recording)),
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Reads a body up to `limit` bytes; `None` when it is larger (the caller answers 413).

@@ -1,10 +1,12 @@
-//! Operations endpoints: `/healthz`, `/readyz` and the writer's and archiver's `/metrics`.
+//! Operations: `/healthz`, `/readyz`, the writer's and archiver's `/metrics`, and maintenance
+//! mode and recording switched at run time from the command line.
 
 use crate::helpers::{spawn_app, within, Backend, TestApp};
 
 crate::both_backends!(
     readiness_checks_the_database_migrations_and_writer,
     metrics_report_the_writer_and_the_archiver,
+    maintenance_and_recording_switch_without_a_restart,
 );
 
 async fn get(app: &TestApp, path: &str) -> (u16, String) {
@@ -57,18 +59,8 @@ async fn metrics_report_the_writer_and_the_archiver(backend: Backend) {
         );
         assert_eq!(app.track_get(&query).await.status(), 200);
     }
-    // The scheduler's first pass runs at start-up; wait for it to record the site.
     let site_lag = format!("edgemeter_archive_lag_seconds{{idsite=\"{}\"}}", app.idsite);
-    let metrics = within(async {
-        loop {
-            let (_, metrics) = get(&app, "/metrics").await;
-            if sample(&metrics, &site_lag).is_some() {
-                break metrics;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await;
+    let (_, metrics) = until(&app, "/metrics", |_, m| sample(m, &site_lag).is_some()).await;
     assert!(
         metrics.contains("# TYPE edgemeter_writer_commit_seconds histogram\n"),
         "{metrics}"
@@ -102,5 +94,124 @@ async fn metrics_report_the_writer_and_the_archiver(backend: Backend) {
         sample(&metrics, "edgemeter_archive_last_pass_timestamp_seconds"),
         Some(last)
     );
+    app.stop().await;
+}
+
+/// Runs `edgemeter ARGS` on the app's database and asserts it succeeded.
+fn command(app: &TestApp, args: &[&str]) {
+    let (ok, _, err) = crate::cli::edgemeter(&app.database_url, args, None);
+    assert!(ok, "edgemeter {args:?}: {err}");
+}
+
+/// Polls `GET path` until `done(status, body)` (the switches are re-read every 2 s, the
+/// scheduler's first pass runs at start-up).
+async fn until(app: &TestApp, path: &str, done: impl Fn(u16, &str) -> bool) -> (u16, String) {
+    within(async {
+        loop {
+            let (status, body) = get(app, path).await;
+            if done(status, &body) {
+                break (status, body);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+}
+
+async fn maintenance_and_recording_switch_without_a_restart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let api = format!(
+        "/index.php?module=API&method=API.getMatomoVersion&format=json&token_auth={}",
+        app.token
+    );
+    let stored = "SELECT COUNT(*) FROM log_link_visit_action";
+    let track = |n: u32| {
+        format!(
+            "idsite={}&rec=1&_id=00000000000000{n:02}&url=https%3A%2F%2Fexample.com%2F{n}",
+            app.idsite
+        )
+    };
+    let ingest = || async {
+        let response = app
+            .client
+            .post(app.url("/ingest"))
+            .body("not even a batch")
+            .send()
+            .await
+            .expect("request");
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(
+        get(&app, &api).await,
+        (200, "{\"value\":\"5.3.1\"}".to_owned())
+    );
+
+    command(&app, &["maintenance", "on"]);
+    let page = until(&app, &api, |status, _| status == 503).await.1;
+    assert!(
+        page.contains("<h1>Matomo is undergoing maintenance</h1>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Your analytics data will continue to be tracked as normal."),
+        "{page}"
+    );
+    // The edge keeps its batch: refused before the signature is even read.
+    assert_eq!(
+        ingest().await,
+        (
+            503,
+            "the origin is in maintenance mode: the edge keeps this batch and retries it later\n"
+                .to_owned()
+        )
+    );
+    // Direct tracking goes on.
+    assert_eq!(app.track_get(&track(1)).await.status(), 200);
+    assert_eq!(app.count(stored).await, 1);
+
+    command(&app, &["recording", "off"]);
+    let (_, page) = until(&app, &api, |_, page| {
+        page.contains("data tracking is disabled")
+    })
+    .await;
+    assert!(
+        page.contains("While the maintenance mode is active, data tracking is disabled."),
+        "{page}"
+    );
+    // Matomo's answer with `record_statistics = 0`: 503 and the GIF, nothing stored.
+    let response = app.track_get(&track(2)).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "image/gif"
+    );
+    assert_eq!(app.count(stored).await, 1);
+
+    command(&app, &["maintenance", "off"]);
+    assert_eq!(
+        until(&app, &api, |status, _| status == 200).await.1,
+        "{\"value\":\"5.3.1\"}"
+    );
+    // Maintenance is off, recording still off: the edge still keeps its batches.
+    assert_eq!(
+        ingest().await,
+        (
+            503,
+            "recording is off on the origin: the edge keeps this batch and retries it later\n"
+                .to_owned()
+        )
+    );
+    assert_eq!(app.track_get(&track(3)).await.status(), 503);
+
+    command(&app, &["recording", "on"]);
+    within(async {
+        while app.track_get(&track(4)).await.status() != 200 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!(app.count(stored).await, 2);
+    // Past the switches, /ingest reads the batch again: an unsigned body is refused as such.
+    assert_eq!(ingest().await.0, 401);
     app.stop().await;
 }
