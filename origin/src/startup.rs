@@ -2,7 +2,8 @@
 //!
 //! `App::build` binds the listener (port 0 picks a free port, which tests use) and starts the
 //! tracking writer; `run_until_stopped` serves until SIGINT/SIGTERM, then lets the writer finish
-//! the queued requests and closes the database.
+//! the queued requests, stops the archiving scheduler (abandoning a running pass) and closes the
+//! database.
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -430,7 +430,14 @@ pub fn spawn_scheduler(
     tokio::spawn(async move {
         loop {
             let now = crate::store::now_unix();
-            match run_once_with(&store, now, &|idsite| succeeded(idsite, now)).await {
+            // Shutdown abandons a pass: each archive is written in its own transaction, so what
+            // is cut short is rolled back and built by the next pass.
+            let record = |idsite| succeeded(idsite, now);
+            let pass = tokio::select! {
+                outcome = run_once_with(&store, now, &record) => outcome,
+                _ = stop.changed() => break,
+            };
+            match pass {
                 Ok(outcome) if outcome.archived > 0 || outcome.invalidations > 0 => {
                     tracing::info!(
                         archived = outcome.archived,

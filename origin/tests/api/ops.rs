@@ -1,12 +1,15 @@
 //! Operations: `/healthz`, `/readyz`, the writer's and archiver's `/metrics`, and maintenance
 //! mode and recording switched at run time from the command line.
 
-use crate::helpers::{spawn_app, within, Backend, TestApp};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{fresh_database, on_connection, spawn_app, within, Backend, TestApp};
 
 crate::both_backends!(
     readiness_checks_the_database_migrations_and_writer,
     metrics_report_the_writer_and_the_archiver,
     maintenance_and_recording_switch_without_a_restart,
+    sigterm_stores_every_acknowledged_request_and_exits_promptly,
 );
 
 async fn get(app: &TestApp, path: &str) -> (u16, String) {
@@ -214,4 +217,114 @@ async fn maintenance_and_recording_switch_without_a_restart(backend: Backend) {
     // Past the switches, /ingest reads the batch again: an unsigned body is refused as such.
     assert_eq!(ingest().await.0, 401);
     app.stop().await;
+}
+
+/// The real `edgemeter serve` binary under a stream of tracking requests gets SIGTERM: it stops
+/// accepting, answers what it accepted, stores everything it acknowledged and exits quickly.
+async fn sigterm_stores_every_acknowledged_request_and_exits_promptly(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(backend, dir.path()).await;
+    let (ok, idsite, err) = crate::cli::edgemeter(
+        &url,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--url",
+            "https://shop.example",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let idsite = idsite.trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgemeter"))
+        .arg("serve")
+        .env("EDGEMETER_DATABASE_URL", &url)
+        .env("EDGEMETER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start edgemeter serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    within(async {
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    // Eight clients send requests one after the other until the server stops answering.
+    let senders: Vec<_> = (0..8)
+        .map(|client_no| {
+            let (client, base, idsite) = (client.clone(), base.clone(), idsite.clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for n in 0.. {
+                    let page = format!("page-{client_no}-{n}");
+                    let query = format!(
+                        "idsite={idsite}&rec=1&_id={:016x}&url=https%3A%2F%2Fshop.example%2F{page}",
+                        client_no * 1000 + n
+                    );
+                    match client
+                        .get(format!("{base}/matomo.php?{query}"))
+                        .send()
+                        .await
+                    {
+                        Ok(response) if response.status() == 200 => acknowledged.push(page),
+                        Ok(response) => panic!("{page}: answered {}", response.status()),
+                        Err(_) => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pid = server.id().expect("running").to_string();
+    let sent_at = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), server.wait())
+        .await
+        .expect("edgemeter serve did not exit within 10 s of SIGTERM")
+        .unwrap();
+    let took = sent_at.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_secs(5), "exit took {took:?}");
+    let mut acknowledged = Vec::new();
+    for sender in senders {
+        acknowledged.extend(within(sender).await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "only {} acknowledged",
+        acknowledged.len()
+    );
+    // Matomo stores a page URL without its protocol (the prefix goes to `url_prefix`).
+    let names: Vec<_> = acknowledged
+        .iter()
+        .map(|page| format!("'shop.example/{page}'"))
+        .collect();
+    let stored = on_connection(
+        &url,
+        &format!(
+            "SELECT COUNT(*) FROM log_action WHERE type = 1 AND name IN ({})",
+            names.join(",")
+        ),
+    )
+    .await;
+    assert_eq!(
+        stored,
+        acknowledged.len() as i64,
+        "acknowledged but not stored"
+    );
 }
