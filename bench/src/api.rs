@@ -1,5 +1,5 @@
 //! API: median and p99 latency of Reporting API calls on archived data with 1 and 32 concurrent
-//! clients; the baseline is `/healthz` (one HTTP round trip and one trivial query) under the same
+//! clients; the baseline is `/readyz` (one HTTP round trip and one trivial query) under the same
 //! concurrency, measured in the same run.
 
 use std::{

@@ -325,7 +325,7 @@ async fn api_rows(data: &archive::Dataset) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for clients in [1usize, 32] {
         let total = if clients == 1 { 200 } else { 32 * 25 };
-        let health = api::latencies(&format!("{}/healthz", origin.base), clients, total).await?;
+        let health = api::latencies(&format!("{}/readyz", origin.base), clients, total).await?;
         let (h50, h99) = (median(&health), quantile(&health, 0.99));
         for method in ["VisitsSummary.get", "Actions.getPageUrls"] {
             for (period, date, label) in [
@@ -348,7 +348,7 @@ async fn api_rows(data: &archive::Dataset) -> anyhow::Result<Vec<Row>> {
                     format!("median {p50:.2} ms, p99 {p99:.2} ms (n={})", times.len()),
                 )
                 .baseline(
-                    format!("/healthz {h50:.2} / {h99:.2} ms"),
+                    format!("/readyz {h50:.2} / {h99:.2} ms"),
                     format!("{:.1}x", p50 / h50),
                 );
                 if clients == 32 {

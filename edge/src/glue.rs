@@ -77,17 +77,18 @@ fn now_ms() -> i64 {
     i64::try_from(worker::Date::now().as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A random request id (crypto.getRandomValues); should that ever fail, time and Math.random
-/// still make collisions practically impossible.
-fn random_id() -> [u8; 16] {
-    let mut id = [0u8; 16];
-    if getrandom::getrandom(&mut id).is_err() {
-        let now = now_ms().to_le_bytes();
+/// A request's id: a UUIDv7 of its receipt time ([`shared::batch::request_id`]) whose random
+/// bits come from crypto.getRandomValues; should that ever fail, Math.random still makes
+/// collisions within one millisecond practically impossible.
+fn request_id(received_at_ms: i64) -> [u8; 16] {
+    let mut random = [0u8; 10];
+    if getrandom::getrandom(&mut random).is_err() {
         let noise = (js_sys::Math::random() * 2f64.powi(53)) as u64;
-        id[..8].copy_from_slice(&now);
-        id[8..].copy_from_slice(&noise.to_le_bytes());
+        random[..8].copy_from_slice(&noise.to_le_bytes());
+        let more = (js_sys::Math::random() * 65536.0) as u16;
+        random[8..].copy_from_slice(&more.to_le_bytes());
     }
-    id
+    shared::batch::request_id(received_at_ms, random)
 }
 
 fn header(req: &Request, name: &str) -> Option<String> {
@@ -202,7 +203,8 @@ async fn serve(
             let preflight = header(req, "access-control-request-method").is_some()
                 || header(req, "access-control-request-headers").is_some();
             let visitor = visitor(req);
-            let mut new_id = random_id;
+            let now_ms = now_ms();
+            let mut new_id = || request_id(now_ms);
             let outcome = beacon::handle(
                 &Beacon {
                     method,
@@ -214,7 +216,7 @@ async fn serve(
                 &config,
                 Enrichment {
                     visitor: &visitor,
-                    now_ms: now_ms(),
+                    now_ms,
                     new_id: &mut new_id,
                 },
             );

@@ -1,6 +1,6 @@
 //! The `edgemeter` command line: `serve` (the default), `migrate`, `site add`, `user ...`
 //! (add, list, delete, super-user, access set/list: UsersManager's methods), `token ...`
-//! (create, list, delete), `dimension add`. Commands that create something print its id alone on stdout, so scripts can
+//! (create, list, delete), `dimension add`, `maintenance on|off`, `recording on|off`. Commands that create something print its id alone on stdout, so scripts can
 //! capture it (`IDSITE=$(edgemeter site add ...)`); progress and logs go to stderr.
 
 use std::{io::Read, path::PathBuf};
@@ -55,6 +55,26 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Invalidate archived reports so they are rebuilt (Matomo's `core:invalidate-report-data`).
     InvalidateReportData(InvalidateArgs),
+    /// Switch maintenance mode for every origin on the database (within a few seconds): the
+    /// Reporting API answers Matomo's maintenance page, /ingest answers 503 (the edge keeps its
+    /// batches), direct tracking goes on.
+    Maintenance {
+        #[arg(value_enum)]
+        state: OnOff,
+    },
+    /// Switch recording (Matomo's `record_statistics`) for every origin on the database: off,
+    /// tracking answers 503 and stores nothing, /ingest answers 503 (the edge keeps its batches).
+    Recording {
+        #[arg(value_enum)]
+        state: OnOff,
+    },
+}
+
+/// The argument of `maintenance` and `recording`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Args, Default)]
@@ -237,6 +257,12 @@ impl Cli {
                 eprintln!("migrations applied ({})", store.backend());
                 Ok(())
             }
+            Command::Maintenance { state } => {
+                switch(&config, crate::switches::Switch::Maintenance, state).await
+            }
+            Command::Recording { state } => {
+                switch(&config, crate::switches::Switch::Recording, state).await
+            }
             Command::Site(SiteCommand::Add {
                 name,
                 urls,
@@ -416,6 +442,22 @@ async fn tokens(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Stores a run-time switch; every origin obeys it within `switches::REFRESH`.
+async fn switch(
+    config: &Config,
+    switch: crate::switches::Switch,
+    state: OnOff,
+) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    crate::switches::set(&store, switch, state == OnOff::On).await?;
+    eprintln!(
+        "{switch:?} {}: every origin follows within {} s",
+        if state == OnOff::On { "on" } else { "off" },
+        crate::switches::REFRESH.as_secs()
+    );
     Ok(())
 }
 

@@ -18,5 +18,6 @@ pub mod reports;
 pub mod segment;
 pub mod startup;
 pub mod store;
+pub mod switches;
 pub mod telemetry;
 pub mod tracker;

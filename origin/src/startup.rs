@@ -2,7 +2,8 @@
 //!
 //! `App::build` binds the listener (port 0 picks a free port, which tests use) and starts the
 //! tracking writer; `run_until_stopped` serves until SIGINT/SIGTERM, then lets the writer finish
-//! the queued requests and closes the database.
+//! the queued requests, stops the archiving scheduler (abandoning a running pass) and closes the
+//! database.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -49,12 +50,14 @@ impl App {
             Some(key) => key.as_bytes().to_vec(),
             None => rand::random::<[u8; 32]>().to_vec(),
         };
+        let metrics = Arc::new(Metrics::default());
         let (writer, writer_task) = WriterHandle::spawn(
             store.clone(),
             Arc::clone(&sites),
             config.tracker.clone(),
             fingerprint_key,
             config.ip_anonymisation_bytes,
+            Arc::clone(&metrics),
         );
         let scheduler = config.archiving.scheduler.then(|| {
             let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -63,6 +66,10 @@ impl App {
                 std::time::Duration::from_secs(config.archiving.scheduler_interval_secs.max(1)),
                 crate::archive::Settings::from(&config.archiving),
                 stopped,
+                {
+                    let metrics = Arc::clone(&metrics);
+                    move |idsite, at| metrics.archives.succeeded(idsite, at)
+                },
             );
             (task, stop)
         });
@@ -73,13 +80,17 @@ impl App {
             config.brute_force.max_failed_logins,
             std::time::Duration::from_secs(config.brute_force.window_secs),
         ));
+        let switches = Arc::new(crate::switches::Switches::new(
+            config.tracker.record_statistics,
+        ));
         let state = AppState {
             config: Arc::new(config),
             store,
             writer,
             sites,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             brute_force,
+            switches,
         };
         Ok(Self {
             listener,

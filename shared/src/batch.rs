@@ -38,8 +38,19 @@ pub const SIGNATURE_HEADER: &str = "x-edgemeter-signature";
 /// The header carrying the signing time in UNIX seconds.
 pub const TIMESTAMP_HEADER: &str = "x-edgemeter-timestamp";
 
-/// A request id: 16 random bytes chosen by the edge, used by the origin to drop retried duplicates.
+/// A request id chosen by the edge, used by the origin to drop retried duplicates: a UUIDv7
+/// ([`request_id`]), so ids sort by the time the edge received the request and the origin's
+/// deduplication index grows at its end and can be pruned by age.
 pub type RequestId = [u8; 16];
+
+/// The UUIDv7 (RFC 9562) of a request received at `received_at_ms` (UNIX milliseconds), its other
+/// 74 bits from `random`. Ids of later milliseconds sort after earlier ones.
+pub fn request_id(received_at_ms: i64, random: [u8; 10]) -> RequestId {
+    let millis = u64::try_from(received_at_ms).unwrap_or(0);
+    *uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .as_bytes()
+}
 
 /// What the edge forwards: one batch of tracking requests.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -448,6 +459,20 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_uuidv7_ordered_by_time() {
+        let earlier = request_id(1_764_000_000_000, [0xff; 10]);
+        let later = request_id(1_764_000_000_001, [0x00; 10]);
+        let parsed = uuid::Uuid::from_bytes(earlier);
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+        // The first 48 bits are the milliseconds, big-endian.
+        assert_eq!(earlier[..6], 1_764_000_000_000u64.to_be_bytes()[2..]);
+        assert!(earlier < later, "{earlier:?} !< {later:?}");
+        // The random bits are kept (those not taken by the version and variant).
+        assert_ne!(request_id(5, [1; 10]), request_id(5, [2; 10]));
+    }
 
     const SECRET: &[u8] = b"edge-origin secret";
     const NOW: i64 = 1_714_521_600;

@@ -391,6 +391,17 @@ const HEAL_WINDOW_DAYS: u64 = 400;
 /// One archiving pass over every site: consume invalidations, then archive what is missing,
 /// invalidated or outdated (today after its TTL, yesterday once complete, gaps in the past).
 pub async fn run_once(store: &Store, now: i64, settings: Settings) -> Result<Outcome> {
+    run_once_with(store, now, settings, &|_| {}).await
+}
+
+/// [`run_once`], calling `succeeded(idsite)` for every site archived without error (the
+/// scheduler's hook for `/metrics`).
+async fn run_once_with(
+    store: &Store,
+    now: i64,
+    settings: Settings,
+    succeeded: &(dyn Fn(i64) + Send + Sync),
+) -> Result<Outcome> {
     let mut outcome = Outcome {
         invalidations: process_invalidations(store).await?,
         ..Outcome::default()
@@ -400,9 +411,12 @@ pub async fn run_once(store: &Store, now: i64, settings: Settings) -> Result<Out
             continue;
         };
         let archiver = SiteArchiver::new(store, &site, now, settings);
-        if let Err(error) = archiver.heal(HEAL_WINDOW_DAYS).await {
-            tracing::warn!(idsite, %error, "archiving failed");
-            outcome.errors += 1;
+        match archiver.heal(HEAL_WINDOW_DAYS).await {
+            Ok(()) => succeeded(idsite),
+            Err(error) => {
+                tracing::warn!(idsite, %error, "archiving failed");
+                outcome.errors += 1;
+            }
         }
         outcome.archived += archiver.built();
     }
@@ -410,16 +424,26 @@ pub async fn run_once(store: &Store, now: i64, settings: Settings) -> Result<Out
 }
 
 /// Runs [`run_once`] every `interval` (plus up to 10% jitter, so several origins on one database
-/// do not archive in lockstep) until `stop` turns true.
+/// do not archive in lockstep) until `stop` turns true; `succeeded(idsite, started_at)` is called
+/// for every site a pass archived without error.
 pub fn spawn_scheduler(
     store: Store,
     interval: Duration,
     settings: Settings,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    succeeded: impl Fn(i64, i64) + Send + Sync + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match run_once(&store, crate::store::now_unix(), settings).await {
+            let now = crate::store::now_unix();
+            // Shutdown abandons a pass: each archive is written in its own transaction, so what
+            // is cut short is rolled back and built by the next pass.
+            let record = |idsite| succeeded(idsite, now);
+            let pass = tokio::select! {
+                outcome = run_once_with(&store, now, settings, &record) => outcome,
+                _ = stop.changed() => break,
+            };
+            match pass {
                 Ok(outcome) if outcome.archived > 0 || outcome.invalidations > 0 => {
                     tracing::info!(
                         archived = outcome.archived,

@@ -49,6 +49,23 @@ async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         )
             .into_response();
     };
+    // The edge keeps a batch answered with a non-2xx and retries it later, so nothing sent
+    // during maintenance, or while recording is off, is lost (Matomo drops what reaches it
+    // with `record_statistics = 0`; the edge's queue makes dropping unnecessary).
+    if state.switches.maintenance(&state.store).await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the origin is in maintenance mode: the edge keeps this batch and retries it later\n",
+        )
+            .into_response();
+    }
+    if !state.switches.recording(&state.store).await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "recording is off on the origin: the edge keeps this batch and retries it later\n",
+        )
+            .into_response();
+    }
     let body = match read_body(body, MAX_BATCH_BYTES).await {
         Ok(body) => body,
         Err(err @ BodyError::TooLarge(_)) => {

@@ -3,7 +3,7 @@
 //! - `tracking`: Matomo's tracking endpoint `/matomo.php` and `/piwik.php` (direct clients);
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
-//! - `health`: `/healthz` and Prometheus `/metrics`;
+//! - `health`: `/healthz` (alive), `/readyz` (ready) and Prometheus `/metrics`;
 //! - `crate::api`: Matomo's Reporting API at `/index.php`;
 //! - `serve`: the accept loop, with the connection cap and the header-read and idle timeouts.
 
@@ -36,13 +36,20 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Failed authentications per client IP.
     pub brute_force: Arc<crate::brute_force::BruteForce>,
+    /// Maintenance mode and recording, switched at run time (see `crate::switches`).
+    pub switches: Arc<crate::switches::Switches>,
 }
 
 /// The whole application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tracking::router())
-        .merge(crate::api::router())
+        .merge(
+            crate::api::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                maintenance,
+            )),
+        )
         .merge(ingest::router())
         .merge(tracker_script::router())
         .merge(health::router())
@@ -68,6 +75,26 @@ pub(crate) async fn parse_off_runtime<T: Send + 'static>(
         return Ok(parse(&body));
     }
     tokio::task::spawn_blocking(move || parse(&body)).await
+}
+
+/// Matomo's maintenance page with 503 in place of the Reporting API while maintenance mode is on
+/// (`core/FrontController.php::handleMaintenanceMode`; Matomo omits the 503 only with
+/// `multi_server_environment = 1`, which has no equivalent here).
+async fn maintenance(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.switches.maintenance(&state.store).await {
+        let recording = state.switches.recording(&state.store).await;
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::response::Html(crate::switches::maintenance_page(recording)),
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Reads a body up to `limit` bytes; `None` when it is larger (the caller answers 413).

@@ -88,7 +88,7 @@ async fn handle(
             return Answer::bulk_error(&err.to_string());
         }
     };
-    if !state.config.tracker.record_statistics {
+    if !state.switches.recording(&state.store).await {
         let send_image = match &incoming {
             Incoming::Single(params) => params.get("send_image") != Some("0"),
             Incoming::Bulk(bulk) => bulk.send_image,

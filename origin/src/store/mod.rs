@@ -128,6 +128,31 @@ impl Store {
         .context("running the database migrations")
     }
 
+    /// The versions of this binary's migrations the database has not applied (successfully).
+    /// Versions applied by a newer binary are not reported: an older binary still runs during
+    /// an upgrade.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let (migrator, applied): (&sqlx::migrate::Migrator, Vec<i64>) = match &self.db {
+            Db::Sqlite(pool) => (
+                &SQLITE_MIGRATIONS,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+            Db::Postgres(pool) => (
+                &POSTGRES_MIGRATIONS,
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?,
+            ),
+        };
+        Ok(migrator
+            .iter()
+            .map(|migration| migration.version)
+            .filter(|version| !applied.contains(version))
+            .collect())
+    }
+
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.db {

@@ -18,7 +18,7 @@ use shared::request::TrackingRequest;
 use crate::enrich::client_hints::ClientHints;
 
 pub use site::{SiteCache, SiteInfo, SiteTz};
-pub use writer::{WriterError, WriterHandle};
+pub use writer::{WriterError, WriterHandle, WriterStatus};
 
 /// What the transport knows about a request besides its parameters.
 #[derive(Debug, Clone, Default)]

@@ -2,8 +2,13 @@
 //! through the visit rules in one transaction (group commit) and answers each caller after the
 //! commit, so an acknowledged request is durable. A group that fails is retried one job per
 //! transaction, so one bad request never takes the good ones of other callers down with it.
+//! What waits for it is tracked ([`WriterStatus`]) for `/metrics` and `/readyz`.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,6 +19,7 @@ use super::{
 };
 use crate::{
     config::TrackerConfig,
+    metrics::Metrics,
     store::{now_unix, visits, Store, StoreError},
 };
 
@@ -40,6 +46,61 @@ struct Job {
 #[derive(Clone, Debug)]
 pub struct WriterHandle {
     jobs: mpsc::Sender<Job>,
+    waiting: Arc<Mutex<Waiting>>,
+}
+
+/// The submissions not yet answered, and when the writer last finished a group.
+#[derive(Debug)]
+struct Waiting {
+    next: u64,
+    /// Per submission (by sequence number): when it was submitted and its item count.
+    jobs: BTreeMap<u64, (Instant, usize)>,
+    last_progress: Instant,
+}
+
+impl Waiting {
+    fn status(&self, now: Instant) -> WriterStatus {
+        let oldest = self.jobs.values().map(|(since, _)| *since).min();
+        WriterStatus {
+            queued_items: self.jobs.values().map(|(_, items)| items).sum(),
+            oldest_waiting: oldest.map(|since| now.saturating_duration_since(since)),
+            // Work arrived at `oldest`; progress since then (or since the last group, if later)
+            // is what counts.
+            stalled_for: oldest.map_or(Duration::ZERO, |since| {
+                now.saturating_duration_since(since.max(self.last_progress))
+            }),
+        }
+    }
+}
+
+/// Removes a submission from [`Waiting`] when it is answered or its caller gives up.
+struct WaitingGuard<'a> {
+    waiting: &'a Mutex<Waiting>,
+    seq: u64,
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.waiting).jobs.remove(&self.seq);
+    }
+}
+
+/// A snapshot of what waits for the writer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriterStatus {
+    /// Items submitted and not yet answered (queued or in the running group).
+    pub queued_items: usize,
+    /// How long the oldest unanswered submission has waited.
+    pub oldest_waiting: Option<Duration>,
+    /// How long the writer has had work without finishing a group: zero when idle.
+    pub stalled_for: Duration,
+}
+
+impl WriterStatus {
+    /// Whether the writer has had work for longer than `bound` without finishing any group.
+    pub fn is_stuck(&self, bound: Duration) -> bool {
+        self.stalled_for > bound
+    }
 }
 
 /// What the writer task owns.
@@ -53,6 +114,9 @@ struct Writer {
     action_ids: Mutex<ActionIds>,
     /// Visits remembered across groups (see [`OpenVisits`]).
     open_visits: tokio::sync::Mutex<OpenVisits>,
+    /// Shared with the handles; the writer records its progress.
+    waiting: Arc<Mutex<Waiting>>,
+    metrics: Arc<Metrics>,
 }
 
 impl WriterHandle {
@@ -63,9 +127,17 @@ impl WriterHandle {
         config: TrackerConfig,
         fingerprint_key: Vec<u8>,
         ip_mask_bytes: u8,
+        metrics: Arc<Metrics>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let waiting = Arc::new(Mutex::new(Waiting {
+            next: 0,
+            jobs: BTreeMap::new(),
+            last_progress: Instant::now(),
+        }));
         let writer = Writer {
+            waiting: Arc::clone(&waiting),
+            metrics,
             store,
             sites,
             config,
@@ -74,7 +146,12 @@ impl WriterHandle {
             action_ids: Mutex::default(),
             open_visits: tokio::sync::Mutex::default(),
         };
-        (Self { jobs }, tokio::spawn(writer.run(queue)))
+        (Self { jobs, waiting }, tokio::spawn(writer.run(queue)))
+    }
+
+    /// What waits for the writer now.
+    pub fn status(&self) -> WriterStatus {
+        lock(&self.waiting).status(Instant::now())
     }
 
     /// Processes the items and returns one outcome per item, in order, once they are committed.
@@ -82,6 +159,17 @@ impl WriterHandle {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        let seq = {
+            let mut waiting = lock(&self.waiting);
+            let seq = waiting.next;
+            waiting.next += 1;
+            waiting.jobs.insert(seq, (Instant::now(), items.len()));
+            seq
+        };
+        let _waiting = WaitingGuard {
+            waiting: &self.waiting,
+            seq,
+        };
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { items, reply })
@@ -105,7 +193,10 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            match self.write(&jobs).await {
+            let started = Instant::now();
+            let written = self.write(&jobs).await;
+            self.metrics.commit_seconds.observe(started.elapsed());
+            match written {
                 Ok(outcomes) => {
                     for (job, outcome) in jobs.into_iter().zip(outcomes) {
                         let _ = job.reply.send(Ok(outcome));
@@ -128,6 +219,7 @@ impl Writer {
                     }
                 }
             }
+            lock(&self.waiting).last_progress = Instant::now();
         }
     }
 
@@ -228,4 +320,37 @@ impl Writer {
 
 fn failed(err: StoreError) -> WriterError {
     WriterError::Store(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_is_stuck_only_when_work_waits_without_progress() {
+        let start = Instant::now();
+        let at = |secs| start + Duration::from_secs(secs);
+        let bound = Duration::from_secs(30);
+        let mut waiting = Waiting {
+            next: 0,
+            jobs: BTreeMap::new(),
+            last_progress: start,
+        };
+        // Idle for long: not stuck.
+        let idle = waiting.status(at(1000));
+        assert_eq!(idle.stalled_for, Duration::ZERO);
+        assert!(!idle.is_stuck(bound));
+        // Work that arrived after a long idle time is measured from its arrival.
+        waiting.jobs.insert(0, (at(990), 3));
+        waiting.jobs.insert(1, (at(995), 2));
+        let busy = waiting.status(at(1000));
+        assert_eq!(busy.queued_items, 5);
+        assert_eq!(busy.oldest_waiting, Some(Duration::from_secs(10)));
+        assert!(!busy.is_stuck(bound));
+        // Forty seconds without a finished group while it waits: stuck.
+        assert!(waiting.status(at(1030)).is_stuck(bound));
+        // A group finished recently: progressing, even though the oldest job still waits.
+        waiting.last_progress = at(1025);
+        assert!(!waiting.status(at(1030)).is_stuck(bound));
+    }
 }

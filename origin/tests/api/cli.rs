@@ -7,7 +7,11 @@ use std::{
 
 use crate::{both_backends, helpers::*};
 
-fn edgemeter(database_url: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+pub(crate) fn edgemeter(
+    database_url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_edgemeter"))
         .args(args)
         .env("EDGEMETER_DATABASE_URL", database_url)

@@ -228,7 +228,8 @@ impl TestApp {
     }
 }
 
-async fn on_connection(url: &str, sql: &str) -> i64 {
+/// One integer from SQL on the database at `url`.
+pub(crate) async fn on_connection(url: &str, sql: &str) -> i64 {
     if url.starts_with("sqlite:") {
         let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
         sqlx::query_scalar(sql)

@@ -10,6 +10,7 @@ mod archive;
 mod cli;
 mod hardening;
 mod ingest;
+mod ops;
 mod reporting;
 mod tracking;
 mod visits;
