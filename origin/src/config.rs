@@ -34,6 +34,35 @@ pub struct Config {
     pub tracker: TrackerConfig,
     /// When and how reports are archived.
     pub archiving: ArchivingConfig,
+    /// The web pages' password login.
+    pub web: WebConfig,
+}
+
+/// Login sessions of the web pages (`crate::web`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Seconds a session lasts after login, whatever its use: Matomo's `login_cookie_expire`
+    /// (`config/global.ini.php`, 1209600 = 14 days).
+    pub session_lifetime_secs: i64,
+    /// Seconds without a request after which a session ends (Edgemeter's own limit).
+    pub session_idle_secs: i64,
+    /// Always mark the session cookie `Secure` (set it when a proxy not listed in
+    /// `trusted_proxies` terminates https).
+    pub secure_cookie: bool,
+    /// Peers whose `X-Forwarded-Proto: https` makes the session cookie `Secure`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            session_lifetime_secs: 1_209_600,
+            session_idle_secs: 86_400,
+            secure_cookie: false,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// Archiving switches (Matomo's `enable_browser_archiving_triggering`,
@@ -106,6 +135,7 @@ impl Default for Config {
             ip_anonymisation_bytes: 2,
             tracker: TrackerConfig::default(),
             archiving: ArchivingConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -191,6 +221,9 @@ impl Config {
         }
         if self.ingest_secret.as_deref().is_some_and(|s| s.len() < 16) {
             bail!("ingest_secret must be at least 16 characters long");
+        }
+        if self.web.session_lifetime_secs <= 0 || self.web.session_idle_secs <= 0 {
+            bail!("web.session_lifetime_secs and web.session_idle_secs must be positive");
         }
         if self.tracker.visit_standard_length <= 0 {
             bail!("tracker.visit_standard_length must be positive");

@@ -4,7 +4,8 @@
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
 //! - `health`: `/healthz` and Prometheus `/metrics`;
-//! - `crate::api`: Matomo's Reporting API at `/index.php`.
+//! - `crate::api`: Matomo's Reporting API at `/index.php`, which hands the other modules to
+//!   `crate::web` (the pages; its own router serves their stylesheet).
 
 mod answer;
 mod health;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(tracking::router())
         .merge(crate::api::router())
+        .merge(crate::web::router())
         .merge(ingest::router())
         .merge(tracker_script::router())
         .merge(health::router())

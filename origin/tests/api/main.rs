@@ -12,3 +12,4 @@ mod ingest;
 mod reporting;
 mod tracking;
 mod visits;
+mod web;
