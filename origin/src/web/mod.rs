@@ -72,6 +72,10 @@ pub async fn handle(state: &AppState, request: PageRequest<'_>) -> Response {
         ("Login", _) => pages::login_form(state, &request).await,
         ("UsersManager", "userSecurity") if post => pages::change_password(state, &request).await,
         ("UsersManager", "userSecurity") => pages::password_form(state, &request).await,
+        // The per-site pages (`CoreHome` with an `idSite`) are not built yet.
+        ("CoreHome", "index") if request.params.non_empty("idSite").is_some() => {
+            not_available("CoreHome (the per-site reports)")
+        }
         ("CoreHome" | "MultiSites", "index") if !post => pages::all_websites(state, &request).await,
         _ => not_available(module),
     }

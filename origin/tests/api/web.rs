@@ -356,6 +356,18 @@ async fn every_page_has_the_security_headers(backend: Backend) {
             "{path}"
         );
     }
+    let site_page = app
+        .get_page(
+            "/index.php?module=CoreHome&action=index&idSite=1",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(site_page.status(), StatusCode::NOT_FOUND);
+    assert!(site_page
+        .text()
+        .await
+        .unwrap()
+        .contains("not available yet"));
     let css = app.get_page("/static/edgemeter.css", None).await;
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     let range = app
