@@ -356,32 +356,24 @@ async fn every_page_has_the_security_headers(backend: Backend) {
             "{path}"
         );
     }
-    let site_page = app
-        .get_page(
+    for (path, status, text) in [
+        (
             "/index.php?module=CoreHome&action=index&idSite=1",
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(site_page.status(), StatusCode::NOT_FOUND);
-    assert!(site_page
-        .text()
-        .await
-        .unwrap()
-        .contains("not available yet"));
+            StatusCode::NOT_FOUND,
+            "not available yet",
+        ),
+        (
+            "/?module=MultiSites&action=index&period=range&date=last7",
+            StatusCode::BAD_REQUEST,
+            "period=range is not supported here",
+        ),
+    ] {
+        let page = app.get_page(path, Some(&cookie)).await;
+        assert_eq!(page.status(), status, "{path}");
+        assert!(page.text().await.unwrap().contains(text), "{path}");
+    }
     let css = app.get_page("/static/edgemeter.css", None).await;
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
-    let range = app
-        .get_page(
-            "/?module=MultiSites&action=index&period=range&date=last7",
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(range.status(), StatusCode::BAD_REQUEST);
-    assert!(range
-        .text()
-        .await
-        .unwrap()
-        .contains("period=range is not supported here"));
     app.stop().await;
 }
 
