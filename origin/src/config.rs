@@ -38,6 +38,35 @@ pub struct Config {
     pub tracker: TrackerConfig,
     /// When and how reports are archived.
     pub archiving: ArchivingConfig,
+    /// The web pages' password login.
+    pub web: WebConfig,
+}
+
+/// Login sessions of the web pages (`crate::web`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Seconds a session lasts after login, whatever its use: Matomo's `login_cookie_expire`
+    /// (`config/global.ini.php`, 1209600 = 14 days).
+    pub session_lifetime_secs: i64,
+    /// Seconds without a request after which a session ends (Edgemeter's own limit).
+    pub session_idle_secs: i64,
+    /// Always mark the session cookie `Secure` (set it when a proxy not listed in
+    /// `trusted_proxies` terminates https).
+    pub secure_cookie: bool,
+    /// Peers whose `X-Forwarded-Proto: https` makes the session cookie `Secure`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            session_lifetime_secs: 1_209_600,
+            session_idle_secs: 86_400,
+            secure_cookie: false,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 /// The HTTP server's defences against connections that hold a descriptor without sending a
@@ -158,6 +187,7 @@ impl Default for Config {
             brute_force: BruteForceConfig::default(),
             tracker: TrackerConfig::default(),
             archiving: ArchivingConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -249,6 +279,9 @@ impl Config {
         }
         if self.http.max_connections == 0 {
             bail!("http.max_connections must be at least 1");
+        }
+        if self.web.session_lifetime_secs <= 0 || self.web.session_idle_secs <= 0 {
+            bail!("web.session_lifetime_secs and web.session_idle_secs must be positive");
         }
         if self.tracker.visit_standard_length <= 0 {
             bail!("tracker.visit_standard_length must be positive");

@@ -1,7 +1,7 @@
 //! The Edgemeter origin: stores visits, archives reports and answers Matomo's Reporting API.
 //!
 //! Reading order: `cli` (commands) -> `startup` (the app) -> `http` (routes) -> `tracker` (from a
-//! tracking request to a visit) -> `store` (the database).
+//! tracking request to a visit) -> `store` (the database); `web` (the pages).
 
 pub mod api;
 pub mod archive;
@@ -21,3 +21,4 @@ pub mod store;
 pub mod switches;
 pub mod telemetry;
 pub mod tracker;
+pub mod web;

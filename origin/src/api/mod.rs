@@ -39,7 +39,7 @@ use std::{
 use axum::{
     body::Body,
     extract::{ConnectInfo, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode, Uri},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -60,7 +60,8 @@ use crate::{
 /// The Matomo version this API answers as (`API.getMatomoVersion`).
 pub const MATOMO_VERSION: &str = "5.3.1";
 
-/// `/` and `/index.php` (GET and POST): one entry point, as Matomo's `index.php` is.
+/// `/` and `/index.php` (GET and POST): one entry point, as Matomo's `index.php` is; `module=API`
+/// is answered here, every other module by `crate::web` (the pages).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index).post(index))
@@ -123,6 +124,7 @@ impl Caller {
 async fn index(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -147,7 +149,13 @@ async fn index(
             .into_response();
     };
     if params.get("module") != Some("API") {
-        return not_available(params.non_empty("module").unwrap_or("CoreHome"));
+        let request = crate::web::PageRequest {
+            method: &method,
+            headers: &headers,
+            peer,
+            params: &params,
+        };
+        return crate::web::handle(&state, request).await;
     }
     let host = headers
         .get(header::HOST)
@@ -158,24 +166,6 @@ async fn index(
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(rendered.content_type),
-    );
-    response
-}
-
-/// Matomo's other modules are its web pages (the dashboard, `CoreHome` when no module is given),
-/// which do not exist yet: 404 with a page that says so.
-fn not_available(module: &str) -> Response {
-    let module = render::escape_xml(module);
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not available yet</title></head>\n\
-         <body><h1>Not available yet</h1><p>The module '{module}' (Matomo's web pages) is not available yet. \
-         This server answers Matomo's Reporting API here: <code>?module=API&amp;method=Module.action</code> \
-         (GET or POST), and tracking at <code>/matomo.php</code>.</p></body></html>\n"
-    );
-    let mut response = (StatusCode::NOT_FOUND, page).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
     );
     response
 }
@@ -301,11 +291,7 @@ async fn authenticate(
         ));
     }
     let owner = match params.non_empty("token_auth") {
-        None | Some("anonymous") => TokenOwner {
-            login: ANONYMOUS.to_owned(),
-            superuser_access: 0,
-            secure_only: false,
-        },
+        None | Some("anonymous") => TokenOwner::user(ANONYMOUS.to_owned(), 0),
         Some(token) => {
             let digest = crate::auth::token_digest(token);
             let owner = match state.store.tokens.get(&digest) {

@@ -146,12 +146,7 @@ fn object_or_empty(map: Map<String, Value>) -> Output {
 }
 
 fn owner_of(user: &User) -> crate::store::TokenOwner {
-    crate::store::TokenOwner {
-        login: user.login.clone(),
-        superuser_access: user.superuser_access,
-        // Not a token: no token rule applies.
-        secure_only: false,
-    }
+    crate::store::TokenOwner::user(user.login.clone(), user.superuser_access)
 }
 
 /// A user as `UserRepository::enrichUser` shows it: everything (but secrets) to super users;

@@ -4,7 +4,8 @@
 //! - `ingest`: `POST /ingest`, signed batches from the edge;
 //! - `tracker_script`: the browser tracker at `/matomo.js` and `/piwik.js`;
 //! - `health`: `/healthz` (alive), `/readyz` (ready) and Prometheus `/metrics`;
-//! - `crate::api`: Matomo's Reporting API at `/index.php`;
+//! - `crate::api`: Matomo's Reporting API at `/index.php`, which hands the other modules to
+//!   `crate::web` (the pages; its own router serves their stylesheet);
 //! - `serve`: the accept loop, with the connection cap and the header-read and idle timeouts.
 
 mod answer;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
                 maintenance,
             )),
         )
+        .merge(crate::web::router())
         .merge(ingest::router())
         .merge(tracker_script::router())
         .merge(health::router())

@@ -8,6 +8,7 @@
 
 mod api;
 pub mod options;
+mod sessions;
 mod sites;
 mod users;
 pub mod visits;
@@ -23,6 +24,7 @@ use sqlx::{
 
 pub use api::ANONYMOUS;
 pub use options::GlobalSettings;
+pub use sessions::LoginSession;
 pub use sites::{CustomDimension, Goal, NewGoal, NewSite, Site, CUSTOM_DIMENSION_SLOTS};
 pub use users::{datetime_now, Access, Token, TokenOwner, User};
 

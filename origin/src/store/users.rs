@@ -18,6 +18,16 @@ pub struct TokenOwner {
 }
 
 impl TokenOwner {
+    /// A user acting without a token (a login session, or the user an admin method is about):
+    /// no token rule such as `secure_only` applies.
+    pub fn user(login: String, superuser_access: i64) -> Self {
+        Self {
+            login,
+            superuser_access,
+            secure_only: false,
+        }
+    }
+
     pub fn is_superuser(&self) -> bool {
         self.superuser_access != 0
     }
@@ -161,14 +171,17 @@ impl Store {
         }))
     }
 
-    /// Changes a user's password hash and/or email; `None` keeps the value.
+    /// Changes a user's password hash and/or email; `None` keeps the value. A new password ends
+    /// the user's login sessions, as Matomo's session check refuses sessions started before
+    /// the password changed (`plugins/Login/SessionInitializer.php`).
     pub async fn update_user(
         &self,
         login: &str,
         password_hash: Option<&str>,
         email: Option<&str>,
     ) -> Result<()> {
-        on_db!(&self.db, pool => {
+        let mut tx = self.begin().await?;
+        on_db!(&mut tx, tx => {
             sqlx::query(
                 "UPDATE \"user\" SET password_hash = COALESCE($2, password_hash), \
                  email = COALESCE($3, email) WHERE login = $1",
@@ -176,10 +189,16 @@ impl Store {
             .bind(login)
             .bind(password_hash)
             .bind(email)
-            .execute(pool)
+            .execute(&mut **tx)
             .await?;
+            if password_hash.is_some() {
+                sqlx::query("DELETE FROM login_session WHERE login = $1")
+                    .bind(login)
+                    .execute(&mut **tx)
+                    .await?;
+            }
         });
-        Ok(())
+        tx.commit().await
     }
 
     /// Deletes a user with their access and tokens (the foreign keys cascade).

@@ -14,3 +14,4 @@ mod ops;
 mod reporting;
 mod tracking;
 mod visits;
+mod web;
