@@ -171,33 +171,8 @@ mod tests {
             storage::{Header, Status},
             Key,
         },
-        reports::{Period, PeriodKind},
+        reports::{fixture, Period, PeriodKind},
     };
-
-    fn site() -> Site {
-        Site {
-            idsite: 1,
-            name: "Site".into(),
-            main_url: "https://example.org".into(),
-            ts_created: "2026-01-01 00:00:00".into(),
-            ecommerce: 0,
-            sitesearch: 1,
-            sitesearch_keyword_parameters: String::new(),
-            sitesearch_category_parameters: String::new(),
-            timezone: "UTC".into(),
-            currency: "USD".into(),
-            exclude_unknown_urls: 0,
-            excluded_ips: String::new(),
-            excluded_parameters: String::new(),
-            excluded_user_agents: String::new(),
-            excluded_referrers: String::new(),
-            group: String::new(),
-            kind: "website".into(),
-            keep_url_fragment: 0,
-            creator_login: "admin".into(),
-            urls: vec!["https://example.org".into()],
-        }
-    }
 
     fn stamp(ts_archived: i64) -> Stamp {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap_or_default();
@@ -221,7 +196,7 @@ mod tests {
             }),
             ready: true,
         };
-        vec![(site(), vec![lookup])]
+        vec![(fixture::site(), vec![lookup])]
     }
 
     #[test]
