@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{
     catalogue::{DimensionLabels, DimensionReport, RangeUnit},
-    format::{put_goals, put_metrics},
+    format::{put_goals, put_metrics, SUMMED_DAILY, VISIT_METRICS},
     DataTable, ReportRequest, Row,
 };
 use crate::{
@@ -15,21 +15,6 @@ use crate::{
     },
     tracker::SiteTz,
 };
-
-/// The visit metrics of a dimension row in Matomo's order: day tables have the unique counts,
-/// other periods their daily sums, appended after the others as Matomo's aggregation does.
-const METRICS: &[&str] = &[
-    "nb_uniq_visitors",
-    "nb_visits",
-    "nb_actions",
-    "nb_users",
-    "max_actions",
-    "sum_visit_length",
-    "bounce_count",
-    "nb_visits_converted",
-    "sum_daily_nb_uniq_visitors",
-    "sum_daily_nb_users",
-];
 
 /// Renders a visit-dimension report. A period without visits has no rows (Matomo archives
 /// nothing for it), even though every day archive holds the record.
@@ -120,7 +105,8 @@ fn mapped_rows(
         .map(|(name, value, rec)| {
             let mut columns = Map::new();
             columns.insert("label".into(), Value::from(name.clone()));
-            put_metrics(&mut columns, rec, METRICS);
+            put_metrics(&mut columns, rec, VISIT_METRICS);
+            put_metrics(&mut columns, rec, SUMMED_DAILY);
             put_goals(&mut columns, rec);
             metadata(value, &mut columns);
             plain(columns)
@@ -153,7 +139,8 @@ fn plain(columns: Map<String, Value>) -> Row {
 fn row(label: String, rec: &Rec, segment: String) -> Row {
     let mut columns = Map::new();
     columns.insert("label".into(), Value::from(label));
-    put_metrics(&mut columns, rec, METRICS);
+    put_metrics(&mut columns, rec, VISIT_METRICS);
+    put_metrics(&mut columns, rec, SUMMED_DAILY);
     put_goals(&mut columns, rec);
     columns.insert("segment".into(), Value::from(segment));
     plain(columns)

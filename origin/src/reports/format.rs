@@ -43,6 +43,22 @@ pub fn php_urlencode(s: &str) -> String {
     out
 }
 
+/// The visit metrics of a dimension row (referrers, devices, times...) in Matomo's order.
+pub const VISIT_METRICS: &[&str] = &[
+    "nb_uniq_visitors",
+    "nb_visits",
+    "nb_actions",
+    "nb_users",
+    "max_actions",
+    "sum_visit_length",
+    "bounce_count",
+    "nb_visits_converted",
+];
+
+/// What a non-day period has in place of the unique counts: their daily sums, which Matomo's
+/// aggregation appends after the other columns of the row.
+pub const SUMMED_DAILY: &[&str] = &["sum_daily_nb_uniq_visitors", "sum_daily_nb_users"];
+
 /// Copies the metrics of `rec` named in `names` (those it has) into `columns`, in that order.
 pub fn put_metrics(columns: &mut Map<String, Value>, rec: &Rec, names: &[&str]) {
     for name in names {

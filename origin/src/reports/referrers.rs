@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{
     catalogue::ReferrerReport,
     finish_table,
-    format::{num, php_urlencode, put_goals, put_metrics},
+    format::{num, php_urlencode, put_goals, put_metrics, SUMMED_DAILY, VISIT_METRICS},
     DataTable, ReportOutput, ReportRequest, Row,
 };
 use crate::{
@@ -19,20 +19,6 @@ use crate::{
     },
     enrich::referrer::{self, ReferrerType, KEYWORD_NOT_DEFINED},
 };
-
-/// The visit metrics in Matomo's order; day tables have the unique counts, other periods their
-/// daily sums (`sum_daily_*`, placed after the goals as Matomo's aggregation appends them).
-const METRICS: &[&str] = &[
-    "nb_uniq_visitors",
-    "nb_visits",
-    "nb_actions",
-    "nb_users",
-    "max_actions",
-    "sum_visit_length",
-    "bounce_count",
-    "nb_visits_converted",
-];
-const SUMMED: &[&str] = &["sum_daily_nb_uniq_visitors", "sum_daily_nb_users"];
 
 fn kind_of(code: &str) -> ReferrerType {
     match code {
@@ -57,9 +43,10 @@ fn keyword_value(label: &str) -> String {
 fn metric_columns(rec: &Rec) -> Map<String, Value> {
     let mut columns = Map::new();
     columns.insert("label".into(), Value::from(rec.label.clone()));
-    put_metrics(&mut columns, rec, METRICS);
+    put_metrics(&mut columns, rec, VISIT_METRICS);
     put_goals(&mut columns, rec);
-    put_metrics(&mut columns, rec, SUMMED);
+    // Referrer rows carry the daily sums after their goal columns, as Matomo's answers do.
+    put_metrics(&mut columns, rec, SUMMED_DAILY);
     columns
 }
 
